@@ -1,0 +1,171 @@
+import { bytesToString } from "../bytes.ts";
+import type { BinaryRequest, Request } from "../messages.ts";
+import { HEADER_SIZE, REQUEST_MAGIC, Status, STATUS_TEXT } from "./constants.ts";
+
+/** Options of a {@linkcode BinaryParser}. */
+export interface BinaryParserOptions {
+  /**
+   * Largest body accepted; a frame announcing more is answered with
+   * "Too large." and the connection closes, before any of it is buffered.
+   * @default {1 MiB + 64 KiB}
+   */
+  maxBodyLength?: number;
+}
+
+/**
+ * An incremental decoder of binary protocol requests: feed it chunks split
+ * anywhere, it appends every complete frame to `out`.
+ *
+ * Framing errors (wrong magic, key and extras longer than the body, a body
+ * over the limit) end the stream with a {@linkcode CloseRequest}.
+ *
+ * @example Usage
+ * ```ts
+ * import { BinaryParser } from "./binary_parser.ts";
+ * import type { Request } from "../messages.ts";
+ * import { assertEquals } from "node:assert";
+ *
+ * const noop = new Uint8Array(24);
+ * noop[0] = 0x80;
+ * noop[1] = 0x0a;
+ * const parser = new BinaryParser();
+ * const out: Request[] = [];
+ * parser.push(noop.subarray(0, 10), out);
+ * parser.push(noop.subarray(10), out);
+ * assertEquals(out.length, 1);
+ * ```
+ */
+export class BinaryParser {
+  #pending = new Uint8Array(0);
+  #pendingLength = 0;
+  #maxBody: number;
+  #closed = false;
+
+  constructor(options: BinaryParserOptions = {}) {
+    this.#maxBody = options.maxBodyLength ?? 1024 * 1024 + 64 * 1024;
+  }
+
+  /** Whether a framing error ended the stream. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Bytes held waiting for the rest of a frame. */
+  get buffered(): number {
+    return this.#pendingLength;
+  }
+
+  /** Decodes what `chunk` completes; the chunk may be reused by the caller afterwards. */
+  push(chunk: Uint8Array, out: Request[]): void {
+    if (this.#closed) return;
+    let data = chunk;
+    if (this.#pendingLength > 0) {
+      this.#append(chunk);
+      data = this.#pending.subarray(0, this.#pendingLength);
+    }
+    const used = this.#parse(data, out);
+    const rest = data.length - used;
+    if (this.#closed || rest === 0) {
+      this.#pendingLength = 0;
+    } else if (data === chunk) {
+      this.#pendingLength = 0;
+      this.#append(chunk.subarray(used));
+    } else if (used > 0) {
+      this.#pending.copyWithin(0, used, this.#pendingLength);
+      this.#pendingLength = rest;
+    }
+    if (this.#pendingLength === 0 && this.#pending.length > 64 * 1024) {
+      this.#pending = new Uint8Array(0);
+    }
+  }
+
+  #append(bytes: Uint8Array): void {
+    const need = this.#pendingLength + bytes.length;
+    if (need > this.#pending.length) {
+      const grown = new Uint8Array(Math.max(need, this.#pending.length * 2, 256));
+      grown.set(this.#pending.subarray(0, this.#pendingLength));
+      this.#pending = grown;
+    }
+    this.#pending.set(bytes, this.#pendingLength);
+    this.#pendingLength = need;
+  }
+
+  /** Parses complete frames of `data` into `out`; returns the bytes consumed. */
+  #parse(data: Uint8Array, out: Request[]): number {
+    let pos = 0;
+    while (data.length - pos >= HEADER_SIZE) {
+      if (data[pos] !== REQUEST_MAGIC) {
+        this.#closed = true;
+        out.push({ kind: "close" });
+        return pos;
+      }
+      const keyLength = (data[pos + 2] << 8) | data[pos + 3];
+      const extrasLength = data[pos + 4];
+      const bodyLength = readU32(data, pos + 8);
+      if (keyLength + extrasLength > bodyLength) {
+        return this.#fail(data, pos, Status.UNKNOWN_COMMAND, out);
+      }
+      if (bodyLength > this.#maxBody) {
+        return this.#fail(data, pos, Status.E2BIG, out);
+      }
+      const end = pos + HEADER_SIZE + bodyLength;
+      if (end > data.length) break;
+      out.push(decode(data, pos, keyLength, extrasLength, bodyLength));
+      pos = end;
+    }
+    return pos;
+  }
+
+  #fail(data: Uint8Array, pos: number, status: number, out: Request[]): number {
+    this.#closed = true;
+    out.push({
+      kind: "close",
+      reply: {
+        kind: "binary",
+        opcode: data[pos + 1],
+        status,
+        opaque: readU32(data, pos + 12),
+        cas: 0,
+        key: "",
+        value: STATUS_TEXT[status],
+      },
+    });
+    return pos;
+  }
+}
+
+function readU32(data: Uint8Array, pos: number): number {
+  return ((data[pos] << 24) | (data[pos + 1] << 16) | (data[pos + 2] << 8) | data[pos + 3]) >>> 0;
+}
+
+function decode(
+  data: Uint8Array,
+  pos: number,
+  keyLength: number,
+  extrasLength: number,
+  bodyLength: number,
+): BinaryRequest {
+  const extras = pos + HEADER_SIZE;
+  const key = extras + extrasLength;
+  const value = key + keyLength;
+  const end = pos + HEADER_SIZE + bodyLength;
+  const words = extrasLength >>> 2;
+  return {
+    kind: "binary",
+    opcode: data[pos + 1],
+    keyLength,
+    extrasLength,
+    bodyLength,
+    opaque: readU32(data, pos + 12),
+    cas: readU32(data, pos + 16) * 0x1_0000_0000 + readU32(data, pos + 20),
+    x0: words > 0 ? readU32(data, extras) : 0,
+    x1: words > 1 ? readU32(data, extras + 4) : 0,
+    x2: words > 2 ? readU32(data, extras + 8) : 0,
+    x3: words > 3 ? readU32(data, extras + 12) : 0,
+    x4: words > 4 ? readU32(data, extras + 16) : 0,
+    key: bytesToString(data, key, value),
+    value: value === end ? EMPTY : data.slice(value, end),
+  };
+}
+
+const EMPTY = new Uint8Array(0);

@@ -1,0 +1,224 @@
+import { parseArgs } from "node:util";
+
+/** The version this server reports. */
+export const VERSION = "1.6.18-mbserver-0.1.0";
+
+/** Everything a {@linkcode Server} can be told. */
+export interface ServerOptions {
+  /** TCP port; 0 picks a free one. @default {11211} */
+  port?: number;
+  /** Address to listen on. @default {"127.0.0.1"} */
+  hostname?: string;
+  /** Memory for items, in MiB. @default {64} */
+  memoryLimitMiB?: number;
+  /** Simultaneous connections. @default {1024} */
+  maxConnections?: number;
+  /** Largest item, in bytes. @default {1048576} */
+  maxItemSize?: number;
+  /** 0 quiet, 1 errors, 2 each command (memcached's -v/-vv). @default {0} */
+  verbose?: number;
+  /** Answer "out of memory" instead of evicting (memcached's -M). @default {false} */
+  noEvict?: boolean;
+  /** Allow the text `shutdown` command (memcached's -A). @default {false} */
+  enableShutdown?: boolean;
+  /** Require SASL authentication (memcached's -S). @default {false} */
+  sasl?: boolean;
+  /** `user:password` lines (memcached's -Y authfile contents). */
+  authFile?: string;
+  /** Close connections idle this many seconds; 0 = never. @default {0} */
+  idleTimeout?: number;
+  /** Serve TLS (memcached's -Z); needs `tlsCert` and `tlsKey`. @default {false} */
+  tls?: boolean;
+  /** PEM certificate chain file (memcached's `-o ssl_chain_cert=`). */
+  tlsCertFile?: string;
+  /** PEM private key file (memcached's `-o ssl_key=`). */
+  tlsKeyFile?: string;
+  /** Where log lines go. @default {console.error} */
+  log?: (line: string) => void;
+  /** Time source for the store, in ms since the epoch. @default {Date.now} */
+  clock?: () => number;
+}
+
+/** What the command line asks for. */
+export type CliAction =
+  | { action: "serve"; options: ServerOptions }
+  | { action: "help" }
+  | { action: "version" };
+
+/** A command-line flag or value that cannot be used. */
+export class FlagError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "FlagError";
+  }
+}
+
+/** `--help` text. */
+export const USAGE = `mbserver ${VERSION}: a memcached-compatible cache server
+Usage: deno run --allow-net main.ts [options] [HOST:PORT]
+  -p, --port=<num>           TCP port to listen on (default: 11211)
+  -l, --listen=<addr>        interface to listen on (default: 127.0.0.1)
+  -m, --memory-limit=<mb>    item memory in megabytes (default: 64)
+  -c, --conn-limit=<num>     max simultaneous connections (default: 1024)
+  -I, --max-item-size=<num>  max item size, e.g. 1m, 512k (default: 1m)
+  -M, --disable-evictions    return errors on memory exhausted instead of evicting
+  -A, --enable-shutdown      enable the text "shutdown" command
+  -S, --enable-sasl          require SASL authentication
+  -Y, --auth-file=<file>     user:password lines for SASL and text auth
+  -Z, --enable-ssl           serve TLS (needs -o ssl_chain_cert=,ssl_key=)
+  -o, --extended=<opts>      comma separated: idle_timeout=<s>, ssl_chain_cert=<file>,
+                             ssl_key=<file>
+  -v, --verbose              print errors; -vv also each command
+  -V, --version              print version and exit
+  -h, --help                 print this help and exit
+  -t, -R, -U                 accepted for memcached compatibility and ignored
+  HOST:PORT                  the original server's positional listen address`;
+
+/**
+ * Parses memcached-style command-line flags.
+ *
+ * @throws {FlagError} naming the flag or value that is wrong.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseFlags } from "./config.ts";
+ * import { assertEquals } from "node:assert";
+ *
+ * const cli = parseFlags(["-p", "11311", "-m", "128", "-I", "2m"]);
+ * assertEquals(cli.action === "serve" && cli.options.maxItemSize, 2 * 1024 * 1024);
+ * ```
+ */
+export function parseFlags(args: string[]): CliAction {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        port: { type: "string", short: "p" },
+        listen: { type: "string", short: "l" },
+        "memory-limit": { type: "string", short: "m" },
+        "conn-limit": { type: "string", short: "c" },
+        "max-item-size": { type: "string", short: "I" },
+        "disable-evictions": { type: "boolean", short: "M" },
+        "enable-shutdown": { type: "boolean", short: "A" },
+        "enable-sasl": { type: "boolean", short: "S" },
+        "auth-file": { type: "string", short: "Y" },
+        "enable-ssl": { type: "boolean", short: "Z" },
+        extended: { type: "string", short: "o", multiple: true },
+        verbose: { type: "boolean", short: "v", multiple: true },
+        version: { type: "boolean", short: "V" },
+        help: { type: "boolean", short: "h" },
+        threads: { type: "string", short: "t" },
+        "max-reqs-per-event": { type: "string", short: "R" },
+        "udp-port": { type: "string", short: "U" },
+      },
+    });
+  } catch (err) {
+    throw new FlagError((err as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) return { action: "help" };
+  if (v.version) return { action: "version" };
+  const options: ServerOptions = {};
+  if (parsed.positionals.length > 1) {
+    throw new FlagError(`Expected at most one HOST:PORT, got ${parsed.positionals.length}`);
+  }
+  if (parsed.positionals.length === 1) {
+    Object.assign(options, parseHostPort(parsed.positionals[0]));
+  }
+  if (v.port !== undefined) options.port = parseInteger("-p", v.port, 0, 65535);
+  if (v.listen !== undefined) {
+    if (v.listen === "") throw new FlagError("Option -l needs an address");
+    options.hostname = v.listen;
+  }
+  if (v["memory-limit"] !== undefined) {
+    options.memoryLimitMiB = parseInteger("-m", v["memory-limit"], 1, 1 << 20);
+  }
+  if (v["conn-limit"] !== undefined) {
+    options.maxConnections = parseInteger("-c", v["conn-limit"], 1, 1 << 20);
+  }
+  if (v["max-item-size"] !== undefined) {
+    options.maxItemSize = parseSize("-I", v["max-item-size"]);
+  }
+  const memory = (options.memoryLimitMiB ?? 64) * 1024 * 1024;
+  if ((options.maxItemSize ?? 0) > memory / 2) {
+    throw new FlagError("Cannot set item size limit (-I) higher than 1/2 of memory max (-m)");
+  }
+  if (v["disable-evictions"]) options.noEvict = true;
+  if (v["enable-shutdown"]) options.enableShutdown = true;
+  if (v["enable-sasl"]) options.sasl = true;
+  if (v["auth-file"] !== undefined) options.authFile = v["auth-file"];
+  if (v["enable-ssl"]) options.tls = true;
+  if (v.verbose) options.verbose = v.verbose.length;
+  for (const extended of v.extended ?? []) applyExtended(options, extended);
+  if (v.threads !== undefined) parseInteger("-t", v.threads, 1, 1024);
+  if (v["max-reqs-per-event"] !== undefined) {
+    parseInteger("-R", v["max-reqs-per-event"], 1, 1 << 20);
+  }
+  if (v["udp-port"] !== undefined) parseInteger("-U", v["udp-port"], 0, 65535);
+  if (options.tls && (!options.tlsCertFile || !options.tlsKeyFile)) {
+    throw new FlagError("Option -Z needs -o ssl_chain_cert=FILE,ssl_key=FILE");
+  }
+  return { action: "serve", options };
+}
+
+function applyExtended(options: ServerOptions, list: string): void {
+  for (const entry of list.split(",")) {
+    if (entry === "") continue;
+    const eq = entry.indexOf("=");
+    const name = eq < 0 ? entry : entry.slice(0, eq);
+    const value = eq < 0 ? "" : entry.slice(eq + 1);
+    switch (name) {
+      case "idle_timeout":
+        options.idleTimeout = parseInteger("-o idle_timeout", value, 0, 1 << 30);
+        break;
+      case "ssl_chain_cert":
+        options.tlsCertFile = requireValue(name, value);
+        break;
+      case "ssl_key":
+        options.tlsKeyFile = requireValue(name, value);
+        break;
+      default:
+        throw new FlagError(`Unknown -o option: ${name}`);
+    }
+  }
+}
+
+function requireValue(name: string, value: string): string {
+  if (value === "") throw new FlagError(`Option -o ${name} needs a value`);
+  return value;
+}
+
+function parseHostPort(text: string): ServerOptions {
+  const colon = text.lastIndexOf(":");
+  if (colon < 0) throw new FlagError(`Expected HOST:PORT, got "${text}"`);
+  const host = text.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
+  const port = parseInteger("HOST:PORT", text.slice(colon + 1), 0, 65535);
+  return host === "" ? { port } : { hostname: host, port };
+}
+
+function parseInteger(flag: string, text: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text)) {
+    throw new FlagError(`Option ${flag} needs a whole number, got "${text}"`);
+  }
+  const n = Number(text);
+  if (n < min || n > max) {
+    throw new FlagError(`Option ${flag} must be between ${min} and ${max}, got ${text}`);
+  }
+  return n;
+}
+
+/** Parses `1048576`, `512k`, `1m` (memcached's -I syntax). */
+function parseSize(flag: string, text: string): number {
+  const match = /^(\d+)([kKmM]?)$/.exec(text);
+  if (!match) throw new FlagError(`Option ${flag} needs a size like 1m or 512k, got "${text}"`);
+  const unit = match[2].toLowerCase();
+  const n = Number(match[1]) * (unit === "k" ? 1024 : unit === "m" ? 1024 * 1024 : 1);
+  if (n < 1024) throw new FlagError(`Option ${flag} must be at least 1k, got "${text}"`);
+  if (n > 1024 * 1024 * 1024) {
+    throw new FlagError(`Option ${flag} must be at most 1024m, got "${text}"`);
+  }
+  return n;
+}

@@ -1,0 +1,59 @@
+import { BinaryParser } from "./binary/binary_parser.ts";
+import { REQUEST_MAGIC } from "./binary/constants.ts";
+import type { Request } from "./messages.ts";
+import { TextParser } from "./text/text_parser.ts";
+
+/** An incremental protocol decoder the {@linkcode FrameDecoder} delegates to. */
+export interface Parser {
+  /** Appends the requests `chunk` completes to `out`; must not keep views of `chunk`. */
+  push(chunk: Uint8Array, out: Request[]): void;
+  /** Whether the stream ended (a close request was emitted). */
+  readonly closed: boolean;
+  /** Bytes held waiting for the rest of a request. */
+  readonly buffered: number;
+}
+
+/** Options of a {@linkcode FrameDecoder}. */
+export interface FrameDecoderOptions {
+  /** Largest item, in bytes; bounds what a parser will buffer. @default {1 MiB} */
+  maxItemSize?: number;
+}
+
+/**
+ * Turns a connection's bytes into batches of requests: every request a chunk
+ * completes, in one array. The first byte picks the protocol for the whole
+ * connection: 0x80 binary, anything else text and meta.
+ *
+ * @example Usage
+ * ```ts
+ * import { FrameDecoder } from "./frame_decoder.ts";
+ * import { assertEquals } from "node:assert";
+ *
+ * const noop = new Uint8Array(24);
+ * noop[0] = 0x80;
+ * noop[1] = 0x0a;
+ * const batches = await Array.fromAsync(
+ *   ReadableStream.from([noop.subarray(0, 5), noop.subarray(5)]).pipeThrough(new FrameDecoder()),
+ * );
+ * assertEquals(batches.length, 1);
+ * assertEquals(batches[0][0].kind, "binary");
+ * ```
+ */
+export class FrameDecoder extends TransformStream<Uint8Array, Request[]> {
+  constructor(options: FrameDecoderOptions = {}) {
+    const maxItemSize = options.maxItemSize ?? 1024 * 1024;
+    let parser: Parser | undefined;
+    super({
+      transform(chunk, controller) {
+        if (chunk.length === 0) return;
+        parser ??= chunk[0] === REQUEST_MAGIC
+          ? new BinaryParser({ maxBodyLength: maxItemSize + 64 * 1024 })
+          : new TextParser({ maxItemSize });
+        if (parser.closed) return;
+        const out: Request[] = [];
+        parser.push(chunk, out);
+        if (out.length > 0) controller.enqueue(out);
+      },
+    });
+  }
+}

@@ -1,0 +1,109 @@
+import { HEADER_SIZE, RESPONSE_MAGIC } from "./binary/constants.ts";
+import { writeString } from "./bytes.ts";
+import type { BinaryResponse, Response } from "./messages.ts";
+
+/**
+ * Turns each batch of responses into one chunk of bytes: sizes the batch
+ * first, then fills one buffer. A `"close"` response ends the stream after
+ * what came before it.
+ *
+ * @example Usage
+ * ```ts
+ * import { FrameEncoder } from "./frame_encoder.ts";
+ * import { assertEquals } from "node:assert";
+ *
+ * const chunks = await Array.fromAsync(
+ *   ReadableStream.from([[{ kind: "text" as const, parts: ["END\r\n"] }]])
+ *     .pipeThrough(new FrameEncoder()),
+ * );
+ * assertEquals(new TextDecoder().decode(chunks[0]), "END\r\n");
+ * ```
+ */
+export class FrameEncoder extends TransformStream<Response[], Uint8Array> {
+  constructor() {
+    super({
+      transform(batch, controller) {
+        const { bytes, close } = encodeBatch(batch);
+        if (bytes.length > 0) controller.enqueue(bytes);
+        if (close) controller.terminate();
+      },
+    });
+  }
+}
+
+/** Encodes a batch up to its first `"close"` response. */
+export function encodeBatch(batch: Response[]): { bytes: Uint8Array; close: boolean } {
+  let size = 0;
+  let end = batch.length;
+  for (let i = 0; i < batch.length; i++) {
+    const res = batch[i];
+    if (res.kind === "close") {
+      end = i;
+      break;
+    }
+    size += res.kind === "binary" ? binarySize(res) : textSize(res.parts);
+  }
+  const bytes = new Uint8Array(size);
+  let pos = 0;
+  for (let i = 0; i < end; i++) {
+    const res = batch[i];
+    if (res.kind === "binary") pos = writeBinary(bytes, pos, res);
+    else if (res.kind === "text") pos = writeParts(bytes, pos, res.parts);
+  }
+  return { bytes, close: end < batch.length };
+}
+
+function binarySize(res: BinaryResponse): number {
+  return HEADER_SIZE + (res.flags !== undefined ? 4 : 0) + res.key.length + res.value.length;
+}
+
+function textSize(parts: (string | Uint8Array)[]): number {
+  let n = 0;
+  for (const part of parts) n += part.length;
+  return n;
+}
+
+function writeParts(out: Uint8Array, pos: number, parts: (string | Uint8Array)[]): number {
+  for (const part of parts) {
+    if (typeof part === "string") {
+      pos = writeString(out, pos, part);
+    } else {
+      out.set(part, pos);
+      pos += part.length;
+    }
+  }
+  return pos;
+}
+
+function writeBinary(out: Uint8Array, pos: number, res: BinaryResponse): number {
+  const extras = res.flags !== undefined ? 4 : 0;
+  const body = extras + res.key.length + res.value.length;
+  out[pos] = RESPONSE_MAGIC;
+  out[pos + 1] = res.opcode;
+  out[pos + 2] = res.key.length >>> 8;
+  out[pos + 3] = res.key.length & 0xff;
+  out[pos + 4] = extras;
+  out[pos + 5] = 0;
+  out[pos + 6] = res.status >>> 8;
+  out[pos + 7] = res.status & 0xff;
+  writeU32(out, pos + 8, body);
+  writeU32(out, pos + 12, res.opaque);
+  writeU32(out, pos + 16, Math.floor(res.cas / 0x1_0000_0000));
+  writeU32(out, pos + 20, res.cas >>> 0);
+  pos += HEADER_SIZE;
+  if (res.flags !== undefined) {
+    writeU32(out, pos, res.flags);
+    pos += 4;
+  }
+  pos = writeString(out, pos, res.key);
+  if (typeof res.value === "string") return writeString(out, pos, res.value);
+  out.set(res.value, pos);
+  return pos + res.value.length;
+}
+
+function writeU32(out: Uint8Array, pos: number, n: number): void {
+  out[pos] = n >>> 24;
+  out[pos + 1] = (n >>> 16) & 0xff;
+  out[pos + 2] = (n >>> 8) & 0xff;
+  out[pos + 3] = n & 0xff;
+}
