@@ -11,9 +11,9 @@
  * @example Usage
  * ```ts
  * import { bytesToString } from "./bytes.ts";
- * import { assertEquals } from "node:assert";
+ * import assert from "node:assert/strict";
  *
- * assertEquals(bytesToString(new Uint8Array([0x61, 0x80, 0xff]), 0, 3), "a\x80\xff");
+ * assert.deepEqual(bytesToString(new Uint8Array([0x61, 0x80, 0xff]), 0, 3), "a\x80\xff");
  * ```
  */
 export function bytesToString(buf: Uint8Array, start: number, end: number): string {

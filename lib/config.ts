@@ -82,10 +82,10 @@ Usage: deno run --allow-net main.ts [options] [HOST:PORT]
  * @example Usage
  * ```ts
  * import { parseFlags } from "./config.ts";
- * import { assertEquals } from "node:assert";
+ * import assert from "node:assert/strict";
  *
  * const cli = parseFlags(["-p", "11311", "-m", "128", "-I", "2m"]);
- * assertEquals(cli.action === "serve" && cli.options.maxItemSize, 2 * 1024 * 1024);
+ * assert.deepEqual(cli.action === "serve" && cli.options.maxItemSize, 2 * 1024 * 1024);
  * ```
  */
 export function parseFlags(args: string[]): CliAction {

@@ -27,7 +27,7 @@ export interface FrameDecoderOptions {
  * @example Usage
  * ```ts
  * import { FrameDecoder } from "./frame_decoder.ts";
- * import { assertEquals } from "node:assert";
+ * import assert from "node:assert/strict";
  *
  * const noop = new Uint8Array(24);
  * noop[0] = 0x80;
@@ -35,8 +35,8 @@ export interface FrameDecoderOptions {
  * const batches = await Array.fromAsync(
  *   ReadableStream.from([noop.subarray(0, 5), noop.subarray(5)]).pipeThrough(new FrameDecoder()),
  * );
- * assertEquals(batches.length, 1);
- * assertEquals(batches[0][0].kind, "binary");
+ * assert.deepEqual(batches.length, 1);
+ * assert.deepEqual(batches[0][0].kind, "binary");
  * ```
  */
 export class FrameDecoder extends TransformStream<Uint8Array, Request[]> {

@@ -10,13 +10,13 @@ import type { BinaryResponse, Response } from "./messages.ts";
  * @example Usage
  * ```ts
  * import { FrameEncoder } from "./frame_encoder.ts";
- * import { assertEquals } from "node:assert";
+ * import assert from "node:assert/strict";
  *
  * const chunks = await Array.fromAsync(
  *   ReadableStream.from([[{ kind: "text" as const, parts: ["END\r\n"] }]])
  *     .pipeThrough(new FrameEncoder()),
  * );
- * assertEquals(new TextDecoder().decode(chunks[0]), "END\r\n");
+ * assert.deepEqual(new TextDecoder().decode(chunks[0]), "END\r\n");
  * ```
  */
 export class FrameEncoder extends TransformStream<Response[], Uint8Array> {

@@ -30,7 +30,7 @@ export interface RwLockGuard extends Disposable {
  * @example Usage
  * ```ts
  * import { RwLock } from "./rw_lock.ts";
- * import { assert } from "node:assert";
+ * import assert from "node:assert/strict";
  *
  * const lock = new RwLock();
  * {

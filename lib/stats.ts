@@ -78,12 +78,12 @@ function zero(): StatCounters {
  * @example Usage
  * ```ts
  * import { Stats } from "./stats.ts";
- * import { assertEquals } from "node:assert";
+ * import assert from "node:assert/strict";
  *
  * const stats = new Stats();
  * stats.c.cmd_get++;
  * stats.reset();
- * assertEquals(stats.c.cmd_get, 0);
+ * assert.deepEqual(stats.c.cmd_get, 0);
  * ```
  */
 export class Stats {

@@ -83,14 +83,14 @@ const U64 = (1n << 64n) - 1n;
  * @example Usage
  * ```ts
  * import { Store } from "./store.ts";
- * import { assertEquals } from "node:assert";
+ * import assert from "node:assert/strict";
  *
  * let now = 1_700_000_000_000;
  * const store = new Store({ clock: () => now });
  * store.store("set", "k", new TextEncoder().encode("v"), 0, 10);
- * assertEquals(store.get("k")?.value.length, 1);
+ * assert.deepEqual(store.get("k")?.value.length, 1);
  * now += 11_000;
- * assertEquals(store.get("k"), undefined);
+ * assert.deepEqual(store.get("k"), undefined);
  * ```
  */
 export class Store {

@@ -23,7 +23,7 @@ export interface BinaryParserOptions {
  * ```ts
  * import { BinaryParser } from "./binary_parser.ts";
  * import type { Request } from "../messages.ts";
- * import { assertEquals } from "node:assert";
+ * import assert from "node:assert/strict";
  *
  * const noop = new Uint8Array(24);
  * noop[0] = 0x80;
@@ -32,7 +32,7 @@ export interface BinaryParserOptions {
  * const out: Request[] = [];
  * parser.push(noop.subarray(0, 10), out);
  * parser.push(noop.subarray(10), out);
- * assertEquals(out.length, 1);
+ * assert.deepEqual(out.length, 1);
  * ```
  */
 export class BinaryParser {
