@@ -25,7 +25,19 @@ export function freePort(): number {
 export async function startMemcached(args: string[] = []): Promise<RealMemcached> {
   const port = freePort();
   const child = new Deno.Command("memcached", {
-    args: ["-U", "0", "-l", "127.0.0.1", "-p", String(port), "-t", "1", ...args],
+    args: [
+      "-U",
+      "0",
+      "-l",
+      "127.0.0.1",
+      "-p",
+      String(port),
+      "-t",
+      "1",
+      // memcached refuses to run as root unless told whom to become.
+      ...(Deno.uid() === 0 ? ["-u", "nobody"] : []),
+      ...args,
+    ],
     stdout: "null",
     stderr: "null",
   }).spawn();
@@ -37,7 +49,11 @@ export async function startMemcached(args: string[] = []): Promise<RealMemcached
       break;
     } catch {
       if (Date.now() > deadline) {
-        child.kill("SIGKILL");
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // already exited
+        }
         await child.status;
         throw new Error(`memcached did not accept connections on port ${port} within 10 s`);
       }
