@@ -17,6 +17,8 @@ export interface Parser {
 export interface FrameDecoderOptions {
   /** Largest item, in bytes; bounds what a parser will buffer. @default {1 MiB} */
   maxItemSize?: number;
+  /** Called after each chunk with the requests it completed and the bytes held for more. */
+  onDecoded?: (requests: number, buffered: number) => void;
 }
 
 /**
@@ -42,6 +44,7 @@ export interface FrameDecoderOptions {
 export class FrameDecoder extends TransformStream<Uint8Array, Request[]> {
   constructor(options: FrameDecoderOptions = {}) {
     const maxItemSize = options.maxItemSize ?? 1024 * 1024;
+    const onDecoded = options.onDecoded;
     let parser: Parser | undefined;
     super({
       transform(chunk, controller) {
@@ -52,6 +55,7 @@ export class FrameDecoder extends TransformStream<Uint8Array, Request[]> {
         if (parser.closed) return;
         const out: Request[] = [];
         parser.push(chunk, out);
+        onDecoded?.(out.length, parser.buffered);
         if (out.length > 0) controller.enqueue(out);
       },
     });
