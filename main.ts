@@ -1,6 +1,10 @@
 /**
  * mbserver's command line: `deno run --allow-net main.ts [flags] [HOST:PORT]`.
  *
+ * `-Y FILE` (auth file) and `-Z` (TLS certificate and key files) also need
+ * `--allow-read` for those files. SIGINT and SIGTERM shut down gracefully:
+ * stop accepting, answer what was already read, close, exit 0.
+ *
  * @module
  */
 import { FlagError, parseFlags, USAGE, VERSION } from "./lib/config.ts";
@@ -26,13 +30,21 @@ async function main(args: string[]): Promise<number> {
     console.log(`mbserver ${VERSION}`);
     return 0;
   }
-  const server = await startServer(cli.options);
+  let server;
+  try {
+    server = await startServer(cli.options);
+  } catch (err) {
+    console.error(`mbserver: ${(err as Error).message}`);
+    return 1;
+  }
   const stop = () => void server.close();
-  for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, stop);
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  for (const signal of signals) Deno.addSignalListener(signal, stop);
   if ((cli.options.verbose ?? 0) > 0) {
     console.error(`mbserver ${VERSION} listening on ${server.hostname}:${server.port}`);
   }
   await server.finished;
+  for (const signal of signals) Deno.removeSignalListener(signal, stop);
   return 0;
 }
 

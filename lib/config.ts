@@ -27,6 +27,21 @@ export interface ServerOptions {
   authFile?: string;
   /** Close connections idle this many seconds; 0 = never. @default {0} */
   idleTimeout?: number;
+  /**
+   * Close a connection that holds a partial request this many seconds
+   * (slowloris), however slowly its bytes arrive; 0 = never
+   * (`-o frame_timeout=N`, an mbserver extension). @default {30}
+   */
+  frameTimeout?: number;
+  /** How often idle and partial-frame deadlines are checked, in ms. @default {1000} */
+  timeoutCheckIntervalMs?: number;
+  /**
+   * Bytes of responses one connection may have pending before it stops
+   * running its pipelined requests until the client reads. @default {1048576}
+   */
+  maxPendingOutput?: number;
+  /** On close, how long to let connections deliver answers before cutting them, in ms. @default {3000} */
+  shutdownGraceMs?: number;
   /** Serve TLS (memcached's -Z); needs `tlsCert` and `tlsKey`. @default {false} */
   tls?: boolean;
   /** PEM certificate chain file (memcached's `-o ssl_chain_cert=`). */
@@ -67,7 +82,8 @@ Usage: deno run --allow-net main.ts [options] [HOST:PORT]
   -Y, --auth-file=<file>     user:password lines for SASL and text auth
   -Z, --enable-ssl           serve TLS (needs -o ssl_chain_cert=,ssl_key=)
   -o, --extended=<opts>      comma separated: idle_timeout=<s>, ssl_chain_cert=<file>,
-                             ssl_key=<file>
+                             ssl_key=<file>, frame_timeout=<s> (close a connection
+                             holding a partial request this long; default 30, 0 = off)
   -v, --verbose              print errors; -vv also each command
   -V, --version              print version and exit
   -h, --help                 print this help and exit
@@ -173,6 +189,9 @@ function applyExtended(options: ServerOptions, list: string): void {
     switch (name) {
       case "idle_timeout":
         options.idleTimeout = parseInteger("-o idle_timeout", value, 0, 1 << 30);
+        break;
+      case "frame_timeout":
+        options.frameTimeout = parseInteger("-o frame_timeout", value, 0, 1 << 30);
         break;
       case "ssl_chain_cert":
         options.tlsCertFile = requireValue(name, value);

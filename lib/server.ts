@@ -1,6 +1,8 @@
+import { AuthFile } from "./auth_file.ts";
 import type { CommandContext, CommandSettings, Session } from "./command_context.ts";
 import { type ServerOptions, VERSION } from "./config.ts";
-import { connReadable, connWritable, isDisconnect } from "./conn_streams.ts";
+import { ConnectionLimits, type LimitedConnection } from "./connection_limits.ts";
+import { connReadable, connWritable, type Duplex, isDisconnect } from "./conn_streams.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import { FrameDecoder } from "./frame_decoder.ts";
 import { FrameEncoder } from "./frame_encoder.ts";
@@ -44,6 +46,12 @@ export class Server {
   #sweeper: ReturnType<typeof setInterval>;
   #closing: Promise<void> | undefined;
   #accepting: Promise<void>;
+  #limits: ConnectionLimits;
+  #maxPendingOutput: number;
+  #graceMs: number;
+  /** Resolves (to null, an end of stream) when the server stops reading requests. */
+  #stopReading: Promise<null>;
+  #stop!: () => void;
 
   constructor(options: ServerOptions = {}) {
     this.#log = options.log ?? ((line) => console.error(line));
@@ -60,7 +68,9 @@ export class Server {
     this.#settings = {
       version: VERSION,
       sasl: options.sasl ?? false,
-      credentials: parseAuthFile(options.authFile),
+      credentials: options.authFile === undefined
+        ? new Map()
+        : AuthFile.read(options.authFile).credentials,
       enableShutdown: options.enableShutdown ?? false,
       maxConnections: options.maxConnections ?? 1024,
       maxItemSize: options.maxItemSize ?? 1024 * 1024,
@@ -70,6 +80,19 @@ export class Server {
       port: addr.port,
       hostname: addr.hostname,
     };
+    this.#limits = new ConnectionLimits({
+      idleTimeoutMs: this.#settings.idleTimeout * 1000,
+      frameTimeoutMs: (options.frameTimeout ?? 30) * 1000,
+      clock,
+      checkIntervalMs: options.timeoutCheckIntervalMs,
+      onIdleKick: () => this.stats.c.idle_kicks++,
+      onFrameTimeout: () => {
+        if (this.#settings.verbose > 0) this.#log("closing a connection stuck in a partial frame");
+      },
+    });
+    this.#maxPendingOutput = options.maxPendingOutput ?? 1024 * 1024;
+    this.#graceMs = options.shutdownGraceMs ?? 3000;
+    this.#stopReading = new Promise((resolve) => this.#stop = () => resolve(null));
     this.#sweeper = setInterval(() => this.store.sweep(10_000), SWEEP_INTERVAL_MS);
     Deno.unrefTimer(this.#sweeper as unknown as number);
     this.#accepting = this.#acceptLoop();
@@ -90,7 +113,12 @@ export class Server {
     return this.#accepting.then(() => this.#closing);
   }
 
-  /** Stops accepting, closes every connection and waits for them. Idempotent. */
+  /**
+   * Shuts down gracefully: stops accepting, stops reading requests, answers
+   * every request already read, then closes each connection. Connections
+   * whose answers cannot be delivered within `shutdownGraceMs` (a client
+   * that does not read) are closed anyway. Idempotent.
+   */
   close(): Promise<void> {
     this.#closing ??= this.#close();
     return this.#closing;
@@ -98,12 +126,18 @@ export class Server {
 
   async #close(): Promise<void> {
     clearInterval(this.#sweeper);
+    this.#limits.close();
     try {
       this.#listener.close();
     } catch {
       // already closed
     }
     await this.#accepting;
+    this.#stop();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((resolve) => timer = setTimeout(resolve, this.#graceMs));
+    await Promise.race([Promise.allSettled(this.#tasks), grace]);
+    clearTimeout(timer);
     for (const conn of this.#conns) closeQuietly(conn);
     await Promise.allSettled(this.#tasks);
   }
@@ -124,6 +158,10 @@ export class Server {
 
   #admit(conn: Deno.Conn): void {
     const c = this.stats.c;
+    if (this.#closing) {
+      closeQuietly(conn);
+      return;
+    }
     if (this.#conns.size >= this.#settings.maxConnections) {
       c.rejected_connections++;
       const task = conn.write(TOO_MANY).catch(() => 0).then(() => closeQuietly(conn));
@@ -163,18 +201,53 @@ export class Server {
     if (this.#settings.verbose > 1) {
       this.#log(`<${session.id} new auto-negotiating client connection`);
     }
+    const limited = this.#limits.add(() => closeQuietly(conn));
+    const duplex = this.#duplex(conn, limited);
     try {
-      await connReadable(conn, { onRead: (n) => c.bytes_read += n })
-        .pipeThrough(new FrameDecoder({ maxItemSize: this.#settings.maxItemSize }))
-        .pipeThrough(new Dispatcher(ctx, this.lock))
+      await connReadable(duplex, { onRead: (n) => c.bytes_read += n })
+        .pipeThrough(
+          new FrameDecoder({
+            maxItemSize: this.#settings.maxItemSize,
+            onDecoded: limited.decoded,
+          }),
+        )
+        .pipeThrough(
+          new Dispatcher(ctx, this.lock, { maxPendingOutput: this.#maxPendingOutput }),
+        )
         .pipeThrough(new FrameEncoder())
-        .pipeTo(connWritable(conn, { onWrite: (n) => c.bytes_written += n }));
+        .pipeTo(connWritable(duplex, { onWrite: (n) => c.bytes_written += n }));
     } catch (err) {
       if (!isDisconnect(err) && this.#settings.verbose > 0) {
         this.#log(`connection ${session.id} failed: ${(err as Error).message}`);
       }
+    } finally {
+      limited.remove();
     }
     if (this.#settings.verbose > 1) this.#log(`<${session.id} connection closed.`);
+  }
+
+  /** The connection as the streams see it: reads end when the server stops reading. */
+  #duplex(conn: Deno.Conn, limited: LimitedConnection): Duplex {
+    const stop = this.#stopReading;
+    let stopped = false;
+    stop.then(() => stopped = true);
+    return {
+      read(p) {
+        if (stopped) return stop;
+        const read = conn.read(p);
+        // After a stop the read is abandoned; it fails once the connection closes.
+        read.catch(() => {});
+        return Promise.race([read, stop]);
+      },
+      async write(p) {
+        limited.writing(true);
+        try {
+          return await conn.write(p);
+        } finally {
+          limited.writing(false);
+        }
+      },
+    };
   }
 }
 
@@ -193,20 +266,6 @@ function listen(options: ServerOptions): Deno.Listener {
     });
   }
   return Deno.listen({ port, hostname, transport: "tcp" });
-}
-
-/** Parses memcached's auth file: `user:password` per line. */
-export function parseAuthFile(path: string | undefined): Map<string, string> {
-  const credentials = new Map<string, string>();
-  if (path === undefined) return credentials;
-  const text = Deno.readTextFileSync(path);
-  for (const line of text.split(/\r?\n/)) {
-    if (line === "") continue;
-    const colon = line.indexOf(":");
-    if (colon <= 0) throw new Error(`Cannot read auth file ${path}: bad line "${line}"`);
-    credentials.set(line.slice(0, colon), line.slice(colon + 1));
-  }
-  return credentials;
 }
 
 function closeQuietly(conn: Deno.Conn): void {

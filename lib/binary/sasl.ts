@@ -1,6 +1,13 @@
+import { checkCredentials } from "../auth_file.ts";
 import type { CommandContext } from "../command_context.ts";
 import { bytesToString } from "../bytes.ts";
 import { Op, Status } from "./constants.ts";
+
+/** Longest mechanism name memcached accepts (`MAX_SASL_MECH_LEN`). */
+export const MAX_MECHANISM_LENGTH = 32;
+
+/** The mechanisms offered by SASL_LIST_MECHS. */
+export const MECHANISMS = "PLAIN";
 
 /** The outcome of a SASL command. */
 export interface SaslResult {
@@ -10,8 +17,18 @@ export interface SaslResult {
 
 /**
  * Runs SASL_LIST_MECHS, SASL_AUTH or SASL_STEP with the PLAIN mechanism
- * against the auth file's credentials. Every attempt resets the session's
- * authentication first.
+ * against the auth file's credentials, as memcached's binary protocol does:
+ *
+ * - SASL_LIST_MECHS answers `"PLAIN"`.
+ * - SASL_AUTH `PLAIN` with `[authzid] NUL authcid NUL passwd` authenticates
+ *   the connection ("Authenticated"); the authzid must be empty or the
+ *   authcid. Anything else is an auth error.
+ * - SASL_STEP is an auth error: nothing is ever in progress, since PLAIN
+ *   completes in one step.
+ * - A mechanism name over 32 bytes is "Invalid arguments".
+ *
+ * Every SASL_AUTH and SASL_STEP first drops the connection's authentication,
+ * so a failed attempt leaves it unauthenticated.
  *
  * @example Usage
  * ```ts ignore
@@ -25,34 +42,33 @@ export function saslCommand(
   ctx: CommandContext,
 ): SaslResult {
   const session = ctx.session;
-  if (opcode === Op.SASL_LIST_MECHS) return { status: Status.OK, body: "PLAIN" };
-  ctx.stats.c.auth_cmds++;
+  if (opcode === Op.SASL_LIST_MECHS) return { status: Status.OK, body: MECHANISMS };
+  if (mechanism.length > MAX_MECHANISM_LENGTH) return { status: Status.EINVAL, body: "" };
   session.authenticated = false;
-  if (opcode === Op.SASL_STEP && !session.saslStarted) return fail(ctx);
   session.saslStarted = false;
+  // PLAIN finishes in SASL_AUTH, so a step never has an exchange to continue.
+  if (opcode === Op.SASL_STEP) return fail(ctx);
   if (mechanism !== "PLAIN") return fail(ctx);
-  // PLAIN: [authzid] NUL authcid NUL passwd
-  const text = bytesToString(data, 0, data.length);
-  const parts = text.split("\0");
-  if (parts.length !== 3) return fail(ctx);
-  const [, user, password] = parts;
-  const expected = ctx.settings.credentials.get(user);
-  if (expected === undefined || !constantTimeEqual(expected, password)) return fail(ctx);
+  const user = plainUser(data, ctx);
+  if (user === undefined) return fail(ctx);
   session.authenticated = true;
+  session.saslStarted = true;
+  ctx.stats.c.auth_cmds++;
   return { status: Status.OK, body: "Authenticated" };
 }
 
-function fail(ctx: CommandContext): SaslResult {
-  ctx.stats.c.auth_errors++;
-  return { status: Status.AUTH_ERROR, body: "" };
+/** Checks a PLAIN message; returns the authenticated user, or undefined. */
+function plainUser(data: Uint8Array, ctx: CommandContext): string | undefined {
+  const parts = bytesToString(data, 0, data.length).split("\0");
+  if (parts.length !== 3) return undefined;
+  const [authzid, user, password] = parts;
+  const ok = checkCredentials(ctx.settings.credentials, user, password);
+  if (!ok || (authzid !== "" && authzid !== user)) return undefined;
+  return user;
 }
 
-/** Compares two byte strings in time that depends only on their lengths. */
-export function constantTimeEqual(a: string, b: string): boolean {
-  let diff = a.length ^ b.length;
-  const n = Math.max(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    diff |= (a.charCodeAt(i % (a.length || 1)) || 0) ^ (b.charCodeAt(i % (b.length || 1)) || 0);
-  }
-  return diff === 0;
+function fail(ctx: CommandContext): SaslResult {
+  ctx.stats.c.auth_cmds++;
+  ctx.stats.c.auth_errors++;
+  return { status: Status.AUTH_ERROR, body: "" };
 }
