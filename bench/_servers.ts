@@ -1,0 +1,131 @@
+/**
+ * Shared helpers of the bench scripts: start mbserver or memcached on a free
+ * loopback port, read a process's resident memory and CPU time from /proc.
+ *
+ * @module
+ */
+
+/** A server process started for a measurement. */
+export interface BenchServer extends AsyncDisposable {
+  /** Which server this is ("mbserver" or "memcached"). */
+  name: string;
+  /** The loopback port it listens on. */
+  port: number;
+  /** Process id of the server itself. */
+  pid: number;
+  /** Stops the process and waits for it. */
+  close(): Promise<void>;
+}
+
+/** Options of {@linkcode startBenchServer}. */
+export interface StartOptions {
+  /** Memory limit in MiB, passed as `-m`. @default {1024} */
+  memoryMiB?: number;
+  /** Extra arguments. @default {[]} */
+  args?: string[];
+  /** CPU list for `taskset -c` (empty: no pinning). @default {""} */
+  cpus?: string;
+}
+
+const ROOT = new URL("../", import.meta.url);
+
+/** Finds a free TCP port on 127.0.0.1. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** The command line that starts `name` on `port`. */
+export function serverCommand(
+  name: "mbserver" | "memcached",
+  port: number,
+  options: StartOptions = {},
+): string[] {
+  const m = String(options.memoryMiB ?? 1024);
+  const extra = options.args ?? [];
+  if (name === "memcached") {
+    const root = Deno.uid() === 0 ? ["-u", "root"] : [];
+    return [
+      "memcached",
+      ...["-p", String(port), "-U", "0", "-t", "1", "-R", "200", "-m", m, "-l", "127.0.0.1"],
+      ...root,
+      ...extra,
+    ];
+  }
+  return [
+    Deno.execPath(),
+    ...["run", "--allow-net", new URL("main.ts", ROOT).pathname, "-p", String(port), "-m", m],
+    ...extra,
+  ];
+}
+
+/** Starts `name` on a free port and waits until it accepts connections. */
+export async function startBenchServer(
+  name: "mbserver" | "memcached",
+  options: StartOptions = {},
+): Promise<BenchServer> {
+  const port = freePort();
+  let argv = serverCommand(name, port, options);
+  if (options.cpus) argv = ["taskset", "-c", options.cpus, ...argv];
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    stdout: "null",
+    stderr: "inherit",
+  })
+    .spawn();
+  const deadline = Date.now() + 30_000;
+  while (true) {
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      conn.close();
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        child.kill("SIGKILL");
+        await child.status;
+        throw new Error(`${name} did not accept connections on port ${port} within 30 s`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  let closed: Promise<void> | undefined;
+  const close = () => {
+    closed ??= (async () => {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // already gone
+      }
+      await child.status;
+    })();
+    return closed;
+  };
+  // taskset execs the server, so the pid is the server's own.
+  return { name, port, pid: child.pid, close, [Symbol.asyncDispose]: close };
+}
+
+/** Resident memory of a process in bytes (`VmRSS` of /proc/PID/status). */
+export function residentBytes(pid: number): number {
+  const status = procFile(`/proc/${pid}/status`);
+  const m = /VmRSS:\s+(\d+) kB/.exec(status);
+  if (!m) throw new Error(`Cannot read VmRSS of process ${pid}`);
+  return Number(m[1]) * 1024;
+}
+
+/** User + system CPU seconds of a process, all threads (/proc/PID/stat). */
+export function cpuSeconds(pid: number): number {
+  const stat = procFile(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // fields[11..12] = utime stime, in clock ticks (100 per second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Reads a /proc file through `cat` (Deno asks for --allow-all to read /proc directly). */
+function procFile(path: string): string {
+  const out = new Deno.Command("cat", { args: [path], stdout: "piped", stderr: "null" })
+    .outputSync();
+  if (!out.success) throw new Error(`Cannot read ${path}`);
+  return new TextDecoder().decode(out.stdout);
+}
