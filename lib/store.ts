@@ -21,6 +21,12 @@ export class Item {
   cas: number;
   /** Store seconds of the last store or LRU bump. */
   time: number;
+  /** Meta protocol: the key was given in base64 (`b` flag), so it is returned that way. */
+  binaryKey = false;
+  /** Meta protocol: marked stale by `md <key> I` (or `ms ... I`). */
+  stale = false;
+  /** Meta protocol: a client already got the win (`W`) flag for recaching this item. */
+  tokenSent = false;
 
   constructor(value: Uint8Array, flags: number, exptime: number, cas: number, time: number) {
     this.value = value;
@@ -324,6 +330,22 @@ export class Store {
     for (const entry of this.#items) {
       if (!this.#dead(entry[1], now)) yield entry;
     }
+  }
+
+  /** Whether a live item has been fetched since it was stored (memcached's `ITEM_FETCHED`). */
+  wasFetched(item: Item): boolean {
+    return this.#fetched.has(item);
+  }
+
+  /** Sets a live item's absolute expiry in store seconds (0 = never), as meta `T`/`N` flags do. */
+  setExpiry(item: Item, exptime: number): void {
+    item.exptime = exptime;
+  }
+
+  /** Gives a live item a fresh CAS value from the counter (meta delete's invalidate). */
+  renewCas(item: Item): number {
+    item.cas = ++this.#cas;
+    return item.cas;
   }
 
   #live(key: string): Item | undefined {
