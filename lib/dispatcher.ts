@@ -1,4 +1,4 @@
-import { executeBinary } from "./binary/execute_binary.ts";
+import { binaryResponsesSent, executeBinary } from "./binary/execute_binary.ts";
 import type { CommandContext } from "./command_context.ts";
 import type { Request, Response } from "./messages.ts";
 import type { RwLock } from "./rw_lock.ts";
@@ -103,6 +103,21 @@ export function dispatch(batch: Request[], ctx: CommandContext, out: Response[])
  * first request not run (`batch.length` when none is left).
  */
 export function dispatchSome(
+  batch: Request[],
+  start: number,
+  ctx: CommandContext,
+  out: Response[],
+  budget: number,
+): number {
+  try {
+    return dispatchRange(batch, start, ctx, out, budget);
+  } finally {
+    // The batch's responses go out together: none holds an item any more.
+    binaryResponsesSent(ctx);
+  }
+}
+
+function dispatchRange(
   batch: Request[],
   start: number,
   ctx: CommandContext,

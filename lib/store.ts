@@ -108,6 +108,7 @@ export class Store {
   #bytes = 0;
   #cas = 0;
   #flushAt = 0;
+  #flushCas = 0;
   #started: number;
   #counters: StoreCounters = {
     evictions: 0,
@@ -272,10 +273,17 @@ export class Store {
   /**
    * Adds `delta` to (or with `incr` false, subtracts it from) a decimal value,
    * as unsigned 64-bit: incr wraps, decr stops at 0.
+   *
+   * @param inPlace Rewrite the value in place, as memcached does when nothing
+   * else references the item: a shorter result is padded with spaces to the
+   * old length. `false` stores just the digits (memcached's copy path, taken
+   * while an unsent response still holds the item).
    */
-  delta(key: string, incr: boolean, delta: bigint, cas = 0): DeltaResult {
+  delta(key: string, incr: boolean, delta: bigint, cas = 0, inPlace = true): DeltaResult {
     const item = this.#live(key);
     if (!item) return { status: "not_found" };
+    // memcached rejects an empty value before it compares the CAS.
+    if (item.value.length === 0) return { status: "non_numeric" };
     if (cas !== 0 && item.cas !== cas) return { status: "exists" };
     const current = parseCounter(item.value);
     if (current === undefined) return { status: "non_numeric" };
@@ -283,7 +291,7 @@ export class Store {
     const digits = value.toString();
     this.#fetched.add(item);
     let bytes: Uint8Array;
-    if (digits.length < item.value.length) {
+    if (inPlace && digits.length < item.value.length) {
       // memcached rewrites in place, padding the old length with spaces.
       bytes = new Uint8Array(item.value.length).fill(0x20);
     } else {
@@ -300,12 +308,15 @@ export class Store {
    * expiry) every item stored before that time once it comes.
    */
   flush(delay = 0): void {
-    if (delay > 0) {
-      this.#flushAt = this.expiry(delay);
-      return;
-    }
-    this.#flushAt = 0;
-    this.#cas++; // memcached spends a CAS id marking the flush
+    // memcached: oldest_live = realtime(delay or now) - 1; items last stored or
+    // bumped at or before it die once it comes. A flush that takes effect at
+    // once spends a CAS id, and items older than that id die too. An absolute
+    // time in the past makes oldest_live 0, which flushes nothing.
+    const now = this.now();
+    this.#flushAt = (delay > 0 ? this.expiry(delay) : now) - 1;
+    if (this.#flushAt > now) return;
+    this.#flushCas = ++this.#cas;
+    if (delay > 0) return;
     this.#items.clear();
     this.#bytes = 0;
   }
@@ -360,7 +371,8 @@ export class Store {
 
   #dead(item: Item, now: number): boolean {
     if (item.exptime !== 0 && item.exptime <= now) return true;
-    return this.#flushAt !== 0 && this.#flushAt <= now && item.time < this.#flushAt;
+    return this.#flushAt !== 0 && this.#flushAt <= now &&
+      (item.time <= this.#flushAt || item.cas < this.#flushCas);
   }
 
   #bump(key: string, item: Item): void {
@@ -432,7 +444,7 @@ export function parseCounter(value: Uint8Array): bigint | undefined {
     n = n * 10n + BigInt(value[i] - 0x30);
     i++;
   }
-  if (i === start) return isSpace(value[0]) ? 0n : undefined;
+  if (i === start) return undefined; // strtoull converted nothing
   if (i < value.length && !isSpace(value[i])) return undefined;
   if (n > U64) return undefined;
   if (negative) {

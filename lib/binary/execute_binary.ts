@@ -1,7 +1,7 @@
-import type { CommandContext } from "../command_context.ts";
+import type { CommandContext, Session } from "../command_context.ts";
 import type { BinaryRequest, BinaryResponse, Response } from "../messages.ts";
 import { statReport } from "../stat_report.ts";
-import type { StoreMode } from "../store.ts";
+import type { Item, StoreMode } from "../store.ts";
 import { KEY_MAX_LENGTH, Op, Status, STATUS_TEXT } from "./constants.ts";
 import { saslCommand } from "./sasl.ts";
 
@@ -24,6 +24,35 @@ const QUIET: Readonly<Record<number, number>> = {
   [Op.GATQ]: Op.GAT,
   [Op.GATKQ]: Op.GATK,
 };
+
+/**
+ * Items held by responses memcached has queued but not yet sent, per
+ * connection. memcached rewrites an incr/decr result in place (space padded)
+ * only when nothing else references the item; a GET-family hit earlier in the
+ * same pipeline still does until the connection transmits, and then it stores
+ * a fresh, unpadded copy. Mirroring that keeps values byte-identical.
+ */
+const pinned = new WeakMap<Session, Set<Item>>();
+
+/**
+ * Marks the point where memcached would have sent every queued response (end
+ * of a batch): nothing stays referenced by an unsent reply.
+ *
+ * @example Usage
+ * ```ts ignore
+ * for (const req of batch) executeBinary(req, ctx, out);
+ * binaryResponsesSent(ctx);
+ * ```
+ */
+export function binaryResponsesSent(ctx: CommandContext): void {
+  pinned.get(ctx.session)?.clear();
+}
+
+function pin(ctx: CommandContext, item: Item): void {
+  let items = pinned.get(ctx.session);
+  if (!items) pinned.set(ctx.session, items = new Set());
+  items.add(item);
+}
 
 /** One command in flight: the request, its loud opcode, and where replies go. */
 interface Call {
@@ -56,7 +85,7 @@ export function executeBinary(req: BinaryRequest, ctx: CommandContext, out: Resp
   if (req.keyLength > KEY_MAX_LENGTH) return protocolError(call);
   if (ctx.settings.verbose > 1) ctx.log(`<${ctx.session.id} ${opName(req.opcode)} ${req.key}`);
   const handler = HANDLERS[call.op];
-  if (!handler) return error(call, Status.UNKNOWN_COMMAND);
+  if (!handler) return error(call, Status.UNKNOWN_COMMAND, req.bodyLength > 0);
   if (!handler.valid(req)) return protocolError(call);
   handler.run(call);
 }
@@ -106,7 +135,7 @@ const HANDLERS: Readonly<Record<number, Handler>> = {
       (r.extrasLength === 0 || r.extrasLength === 4),
     run: flush,
   },
-  [Op.NOOP]: { valid: bare, run: (call) => reply(call, Status.OK, EMPTY) },
+  [Op.NOOP]: { valid: bare, run: noop },
   [Op.VERSION]: { valid: bare, run: (call) => reply(call, Status.OK, call.ctx.settings.version) },
   [Op.STAT]: { valid: (r) => r.extrasLength === 0, run: stat },
   [Op.SASL_LIST_MECHS]: { valid: bare, run: (call) => sasl(call) },
@@ -134,9 +163,13 @@ function reply(call: Call, status: number, value: Uint8Array | string, cas = 0):
   call.out.push(res);
 }
 
-/** An error reply with memcached's text; sent for quiet commands too. */
-function error(call: Call, status: number): void {
+/**
+ * An error reply with memcached's text; sent for quiet commands too. Unless
+ * memcached swallows a body after it (`swallowed`), it sends its queue then.
+ */
+function error(call: Call, status: number, swallowed = false): void {
   call.out.push(response(call, status, STATUS_TEXT[status]));
+  if (!swallowed) binaryResponsesSent(call.ctx);
 }
 
 /** memcached's `handle_binary_protocol_error`: "Invalid arguments", then close. */
@@ -171,6 +204,7 @@ function get(call: Call): void {
     }
     return;
   }
+  pin(ctx, item);
   const res = response(call, Status.OK, op === Op.TOUCH ? EMPTY : item.value);
   res.cas = item.cas;
   res.flags = item.flags;
@@ -189,7 +223,8 @@ const MODES: Readonly<Record<number, StoreMode>> = {
 function storeItem(call: Call): void {
   const { req, op, ctx } = call;
   const c = ctx.stats.c;
-  const mode = MODES[op];
+  // memcached turns any set/add/replace carrying a CAS into a CAS store.
+  const mode = req.cas !== 0 && op <= Op.REPLACE ? "cas" : MODES[op];
   c.cmd_set++;
   const result = ctx.store.store(mode, req.key, req.value, req.x0, req.x1, req.cas);
   switch (result.status) {
@@ -204,7 +239,9 @@ function storeItem(call: Call): void {
       return error(call, Status.KEY_ENOENT);
     case "too_large":
       c.store_too_large++;
-      return error(call, Status.E2BIG);
+      // A too-large SET drops the old value, even one carrying a CAS.
+      if (op === Op.SET) ctx.store.delete(req.key);
+      return error(call, Status.E2BIG, true);
     case "no_memory":
       c.store_no_memory++;
       return error(call, Status.ENOMEM);
@@ -234,7 +271,9 @@ function delta(call: Call): void {
   const c = ctx.stats.c;
   const incr = op === Op.INCREMENT;
   const amount = BigInt(req.x0) << 32n | BigInt(req.x1);
-  const result = ctx.store.delta(req.key, incr, amount, req.cas);
+  const current = ctx.store.peek(req.key);
+  const inPlace = current === undefined || !pinned.get(ctx.session)?.has(current);
+  const result = ctx.store.delta(req.key, incr, amount, req.cas, inPlace);
   switch (result.status) {
     case "ok":
       if (incr) c.incr_hits++;
@@ -266,6 +305,12 @@ function u64(value: bigint): Uint8Array {
   const bytes = new Uint8Array(8);
   new DataView(bytes.buffer).setBigUint64(0, value);
   return bytes;
+}
+
+/** NOOP answers and makes memcached send everything queued. */
+function noop(call: Call): void {
+  reply(call, Status.OK, EMPTY);
+  binaryResponsesSent(call.ctx);
 }
 
 function quit(call: Call): void {
