@@ -1,4 +1,4 @@
-import type { Item, StoreMode } from "../store.ts";
+import type { DeltaResult, Item, Store, StoreMode } from "../store.ts";
 import { base64Decode, base64Encode } from "./base64.ts";
 import { reply, replyAlways, type TextCall, tokenCount } from "./execute_text.ts";
 import { type MetaFlags, parseMetaFlags } from "./meta_flags.ts";
@@ -336,7 +336,7 @@ function metaArithmetic(call: TextCall): void {
   else if (f.mode === "D" || f.mode === "-") incr = false;
   else return replyAlways(call, "CLIENT_ERROR invalid mode for ma M token");
   const key = f.key;
-  const result = store.delta(key, incr, f.delta, Number(f.reqCas));
+  const result = deltaInPlace(store, key, incr, f.delta, Number(f.reqCas));
   let item: Item | undefined;
   let digits = "";
   let created = false;
@@ -407,6 +407,32 @@ function metaArithmetic(call: TextCall): void {
     }
   }
   if (!quiet) replyAlways(call, line);
+}
+
+/**
+ * Runs `store.delta` keeping what memcached keeps when it rewrites a counter
+ * in place (the new digits fit in the old length): the item's meta marks
+ * (stale, win sent, binary key) and whether it was fetched.
+ */
+export function deltaInPlace(
+  store: Store,
+  key: string,
+  incr: boolean,
+  delta: bigint,
+  cas = 0,
+): DeltaResult {
+  const old = store.peek(key);
+  const fetched = old !== undefined && store.wasFetched(old);
+  const result = store.delta(key, incr, delta, cas);
+  const item = result.item;
+  if (!old || !item || item === old || result.value!.toString().length > old.value.length) {
+    return result;
+  }
+  item.stale = old.stale;
+  item.tokenSent = old.tokenSent;
+  item.binaryKey = old.binaryKey;
+  if (fetched) store.get(key);
+  return result;
 }
 
 /** memcached's slab class sizes for the default `-n 48 -f 1.25`, up to half the item size limit. */

@@ -3,7 +3,7 @@ import type { CommandContext } from "../command_context.ts";
 import type { Response } from "../messages.ts";
 import { statReport } from "../stat_report.ts";
 import type { StoreMode } from "../store.ts";
-import { executeMeta } from "./execute_meta.ts";
+import { deltaInPlace, executeMeta } from "./execute_meta.ts";
 import { safeStrtol, safeStrtoul, safeStrtoull } from "./safe_strtol.ts";
 import { KEY_MAX_LENGTH, MAX_WORDS, tokenize } from "./text_parser.ts";
 import type { TextRequest } from "./text_request.ts";
@@ -217,7 +217,7 @@ function arithmetic(call: TextCall, incr: boolean): void {
   if (key.length > KEY_MAX_LENGTH) return reply(call, "CLIENT_ERROR bad command line format");
   const delta = safeStrtoull(req.words[2]);
   if (delta === undefined) return reply(call, "CLIENT_ERROR invalid numeric delta argument");
-  const result = ctx.store.delta(key, incr, delta);
+  const result = deltaInPlace(ctx.store, key, incr, delta);
   switch (result.status) {
     case "ok":
       if (incr) c.incr_hits++;
