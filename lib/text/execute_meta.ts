@@ -268,7 +268,7 @@ function metaStore(call: TextCall, f: MetaFlags, mode: StoreMode, data: Uint8Arr
   const cas = Number(f.reqCas);
   if (mode === "cas" && f.setStale) {
     const old = store.peek(f.key);
-    if (old && old.cas !== cas && f.reqCas < BigInt(old.cas)) {
+    if (old && f.reqCas !== 0n && old.cas !== cas && f.reqCas < BigInt(old.cas)) {
       // An older CAS may still store, marked stale, keeping the old expiry.
       const { exptime, tokenSent } = old;
       const result = store.store("set", f.key, data, f.clientFlags, 0);
