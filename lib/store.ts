@@ -9,9 +9,50 @@ const ITEM_OVERHEAD = 48 + 8 + 1 + 2;
 /** An item is moved to the LRU tail at most once per this many seconds (memcached's rule). */
 const LRU_BUMP_INTERVAL = 60;
 
-/** A stored item. Treat it as read-only outside the store. */
+/** Size of a slab: the unit in which item memory is allocated. */
+const SLAB_SIZE = 1024 * 1024;
+
+/** Records larger than this get a slab of their own, freed with them. */
+const LARGE_RECORD = SLAB_SIZE / 4;
+
+/** Bytes of a record's header in its slab: slot (u32) and key + value length (u32). */
+const RECORD_HEADER = 8;
+
+/** Slabs are compacted while more than this share of their bytes is garbage. */
+const GARBAGE_RATIO = 0.25;
+
+const NONE = -1;
+
+/** Slot table capacity of a new or flushed store. */
+const INITIAL_SLOTS = 1024;
+
+/** Meta protocol marks kept per item version, as bits. */
+const BINARY_KEY = 1;
+const STALE = 2;
+const TOKEN_SENT = 4;
+
+/** What an {@linkcode Item} needs of its store to read and write its marks. */
+interface ItemOwner {
+  /** The marks of `slot` if it still holds version `cas`, else undefined. */
+  marks(slot: number, cas: number): number | undefined;
+  setMarks(slot: number, cas: number, marks: number): void;
+}
+
+/** Reads an item's slot (module-private: for the store only). */
+let slotOf: (item: Item) => number;
+
+/**
+ * A stored item as the store hands it out: a snapshot of its metadata and a
+ * read-only view of its bytes. Stored bytes are never overwritten in place
+ * (updates write a new copy), so `value` stays valid however long it is held.
+ *
+ * Each lookup returns a new object: compare versions of an item by `cas`, not
+ * by identity. Change an item through the store (`touch`, `setExpiry`,
+ * `renewCas`); the meta protocol marks (`binaryKey`, `stale`, `tokenSent`)
+ * write through to the stored item while it is still the current version.
+ */
 export class Item {
-  /** Item data. Never mutated after storing: updates make a new array. */
+  /** Item data. Never mutated: treat it as read-only. */
   value: Uint8Array;
   /** Opaque 32-bit client flags. */
   flags: number;
@@ -21,19 +62,67 @@ export class Item {
   cas: number;
   /** Store seconds of the last store or LRU bump. */
   time: number;
-  /** Meta protocol: the key was given in base64 (`b` flag), so it is returned that way. */
-  binaryKey = false;
-  /** Meta protocol: marked stale by `md <key> I` (or `ms ... I`). */
-  stale = false;
-  /** Meta protocol: a client already got the win (`W`) flag for recaching this item. */
-  tokenSent = false;
+  #owner: ItemOwner | undefined;
+  #slot: number;
+  #marks: number; // as of the snapshot, or as last set through this object
 
-  constructor(value: Uint8Array, flags: number, exptime: number, cas: number, time: number) {
+  static {
+    slotOf = (item) => item.#owner ? item.#slot : NONE;
+  }
+
+  constructor(
+    value: Uint8Array,
+    flags: number,
+    exptime: number,
+    cas: number,
+    time: number,
+    owner?: ItemOwner,
+    slot = NONE,
+    marks = 0,
+  ) {
     this.value = value;
     this.flags = flags;
     this.exptime = exptime;
     this.cas = cas;
     this.time = time;
+    this.#owner = owner;
+    this.#slot = slot;
+    this.#marks = marks;
+  }
+
+  /** Meta protocol: the key was given in base64 (`b` flag), so it is returned that way. */
+  get binaryKey(): boolean {
+    return this.#has(BINARY_KEY);
+  }
+  set binaryKey(on: boolean) {
+    this.#mark(BINARY_KEY, on);
+  }
+
+  /** Meta protocol: marked stale by `md <key> I` (or `ms ... I`). */
+  get stale(): boolean {
+    return this.#has(STALE);
+  }
+  set stale(on: boolean) {
+    this.#mark(STALE, on);
+  }
+
+  /** Meta protocol: a client already got the win (`W`) flag for recaching this item. */
+  get tokenSent(): boolean {
+    return this.#has(TOKEN_SENT);
+  }
+  set tokenSent(on: boolean) {
+    this.#mark(TOKEN_SENT, on);
+  }
+
+  #has(bit: number): boolean {
+    const marks = this.#owner?.marks(this.#slot, this.cas) ?? this.#marks;
+    return (marks & bit) !== 0;
+  }
+
+  #mark(bit: number, on: boolean): void {
+    const marks = this.#owner?.marks(this.#slot, this.cas) ?? this.#marks;
+    this.#marks = on ? marks | bit : marks & ~bit;
+    this.#owner?.setMarks(this.#slot, this.cas, this.#marks);
   }
 }
 
@@ -81,8 +170,17 @@ export interface StoreCounters {
 const U64 = (1n << 64n) - 1n;
 
 /**
- * The item store: a `Map` from byte-string key to {@linkcode Item}, kept in
- * LRU order, with memcached's expiry, CAS, size and memory rules.
+ * The item store: memcached's expiry, CAS, LRU, size and memory rules over a
+ * compact layout.
+ *
+ * Keys and values live in records packed into 1 MiB slabs (`Uint8Array`s);
+ * item metadata lives in typed arrays indexed by slot; a chained hash table
+ * of slots (also typed arrays) finds a key. Per item that costs the key, the
+ * value and about 70 bytes, with nothing for the garbage collector to trace.
+ * Records are written once and never overwritten: an update appends a new
+ * record, and slabs whose records are mostly dead are compacted into fresh
+ * slabs (old slabs are dropped, never reused), so a value handed out stays
+ * valid while a response holds it.
  *
  * Keys are byte strings: one char per byte (0–255), so any key round-trips.
  *
@@ -100,7 +198,6 @@ const U64 = (1n << 64n) - 1n;
  * ```
  */
 export class Store {
-  #items = new Map<string, Item>();
   #clock: Clock;
   #memoryLimit: number;
   #maxItemSize: number;
@@ -110,6 +207,7 @@ export class Store {
   #flushAt = 0;
   #flushCas = 0;
   #started: number;
+  #seed = (Math.random() * 0x1_0000_0000) >>> 0;
   #counters: StoreCounters = {
     evictions: 0,
     expired_unfetched: 0,
@@ -117,7 +215,48 @@ export class Store {
     reclaimed: 0,
     total_items: 0,
   };
-  #fetched = new WeakSet<Item>();
+
+  // Slot table: one entry per item, free slots chained through #next.
+  #count = 0;
+  #capacity = 0;
+  #used = 0; // slots ever handed out (high-water mark)
+  #freeSlot = NONE;
+  #slabOf = new Int32Array(0);
+  #offset = new Uint32Array(0);
+  #keyLength = new Uint16Array(0);
+  #valueLength = new Uint32Array(0);
+  #flags = new Uint32Array(0);
+  #exptime = new Float64Array(0);
+  #casOf = new Float64Array(0);
+  #time = new Float64Array(0);
+  #fetched = new Uint8Array(0);
+  #marks = new Uint8Array(0);
+  #hash = new Int32Array(0);
+  #chain = new Int32Array(0);
+  #prev = new Int32Array(0);
+  #next = new Int32Array(0);
+  #head = NONE; // least recently used
+  #tail = NONE; // most recently used
+
+  // Hash table: bucket → first slot.
+  #buckets = new Int32Array(0);
+  #mask = 0;
+
+  // Slabs: record memory.
+  #slabs: (Uint8Array | undefined)[] = [];
+  #slabLive: number[] = [];
+  #slabFill: number[] = [];
+  #freeSlabs: number[] = [];
+  #open = NONE;
+  #allocated = 0;
+  #live = 0;
+  #compacting = false;
+  #owner: ItemOwner = {
+    marks: (slot, cas) => this.#current(slot, cas) ? this.#marks[slot] : undefined,
+    setMarks: (slot, cas, marks) => {
+      if (this.#current(slot, cas)) this.#marks[slot] = marks;
+    },
+  };
 
   constructor(options: StoreOptions = {}) {
     this.#clock = options.clock ?? systemClock;
@@ -125,6 +264,7 @@ export class Store {
     this.#maxItemSize = options.maxItemSize ?? 1024 * 1024;
     this.#evict = options.evict ?? true;
     this.#started = this.now() - 2;
+    this.#reset();
   }
 
   /** Current time in whole seconds since the Unix epoch, from the clock. */
@@ -134,7 +274,7 @@ export class Store {
 
   /** Number of live and not yet reclaimed items. */
   get size(): number {
-    return this.#items.size;
+    return this.#count;
   }
 
   /** Bytes charged for the items held now. */
@@ -168,6 +308,11 @@ export class Store {
     return this.#cas;
   }
 
+  /** Bytes of slab memory allocated for records now (what the process holds for items). */
+  get slabBytes(): number {
+    return this.#allocated;
+  }
+
   /**
    * Turns a protocol expiry into an absolute store time, as memcached does:
    * 0 never; negative already expired; up to 30 days relative; else Unix time.
@@ -186,30 +331,31 @@ export class Store {
 
   /** Looks an item up, expiring it lazily; counts it as fetched and bumps its LRU place. */
   get(key: string): Item | undefined {
-    const item = this.#live(key);
-    if (!item) return undefined;
-    this.#fetched.add(item);
-    this.#bump(key, item);
-    return item;
+    const slot = this.#find(key);
+    if (slot === NONE) return undefined;
+    this.#fetched[slot] = 1;
+    this.#bump(slot);
+    return this.#item(slot);
   }
 
   /** Looks an item up without counting a fetch or moving it in the LRU. */
   peek(key: string): Item | undefined {
-    return this.#live(key);
+    const slot = this.#find(key);
+    return slot === NONE ? undefined : this.#item(slot);
   }
 
   /** Sets a live item's expiry (a protocol expiry, see {@linkcode Store.expiry}). */
   touch(key: string, exptime: number): Item | undefined {
-    const item = this.#live(key);
-    if (!item) return undefined;
-    item.exptime = this.expiry(exptime);
-    this.#fetched.add(item);
-    this.#bump(key, item);
-    return item;
+    const slot = this.#find(key);
+    if (slot === NONE) return undefined;
+    this.#exptime[slot] = this.expiry(exptime);
+    this.#fetched[slot] = 1;
+    this.#bump(slot);
+    return this.#item(slot);
   }
 
   /**
-   * Runs a storage command.
+   * Runs a storage command. The value is copied: the caller may reuse it.
    *
    * @param cas For `"cas"` mode (and any mode, when non-zero) the stored item must have this CAS.
    * @returns The outcome and, when stored, the new item.
@@ -222,51 +368,50 @@ export class Store {
     exptime: number,
     cas = 0,
   ): { status: StoreStatus; item?: Item } {
-    const old = this.#live(key);
+    const hash = this.#hashOf(key);
+    const old = this.#findHashed(key, hash);
     if (this.itemSize(key, value.length, flags) > this.#maxItemSize) {
-      if (mode === "set" && old) this.#unlink(key, old);
+      if (mode === "set" && old !== NONE) this.#unlink(old);
       return { status: "too_large" };
     }
+    if (key.length > 0xffff) return { status: "too_large" };
     const appending = mode === "append" || mode === "prepend";
     if (mode === "cas" || (cas !== 0 && !appending)) {
-      if (!old) return { status: "not_found" };
-      if (old.cas !== cas) return { status: "exists" };
+      if (old === NONE) return { status: "not_found" };
+      if (this.#casOf[old] !== cas) return { status: "exists" };
     }
     switch (mode) {
       case "add":
-        if (old) {
-          this.#bump(key, old);
+        if (old !== NONE) {
+          this.#bump(old);
           return { status: "not_stored" };
         }
         break;
       case "replace":
-        if (!old) return { status: "not_stored" };
+        if (old === NONE) return { status: "not_stored" };
         break;
       case "append":
       case "prepend": {
-        if (!old) return { status: "not_stored" };
-        if (cas !== 0 && old.cas !== cas) return { status: "exists" };
-        const joined = new Uint8Array(old.value.length + value.length);
-        joined.set(mode === "append" ? old.value : value, 0);
-        joined.set(
-          mode === "append" ? value : old.value,
-          mode === "append" ? old.value.length : value.length,
-        );
-        if (this.itemSize(key, joined.length, old.flags) > this.#maxItemSize) {
+        if (old === NONE) return { status: "not_stored" };
+        if (cas !== 0 && this.#casOf[old] !== cas) return { status: "exists" };
+        const oldValue = this.#valueOf(old);
+        const flags = this.#flags[old];
+        if (this.itemSize(key, oldValue.length + value.length, flags) > this.#maxItemSize) {
           return { status: "too_large" };
         }
-        return this.#link(key, joined, old.flags, old.exptime, old);
+        const [first, second] = mode === "append" ? [oldValue, value] : [value, oldValue];
+        return this.#link(key, hash, first, second, 0, flags, this.#exptime[old], old);
       }
     }
-    return this.#link(key, value, flags, this.expiry(exptime), old);
+    return this.#link(key, hash, value, undefined, 0, flags, this.expiry(exptime), old);
   }
 
   /** Deletes an item; with a non-zero `cas`, only that version. */
   delete(key: string, cas = 0): "deleted" | "not_found" | "exists" {
-    const item = this.#live(key);
-    if (!item) return "not_found";
-    if (cas !== 0 && item.cas !== cas) return "exists";
-    this.#unlink(key, item);
+    const slot = this.#find(key);
+    if (slot === NONE) return "not_found";
+    if (cas !== 0 && this.#casOf[slot] !== cas) return "exists";
+    this.#unlink(slot);
     return "deleted";
   }
 
@@ -280,25 +425,24 @@ export class Store {
    * while an unsent response still holds the item).
    */
   delta(key: string, incr: boolean, delta: bigint, cas = 0, inPlace = true): DeltaResult {
-    const item = this.#live(key);
-    if (!item) return { status: "not_found" };
+    const hash = this.#hashOf(key);
+    const slot = this.#findHashed(key, hash);
+    if (slot === NONE) return { status: "not_found" };
+    const old = this.#valueOf(slot);
     // memcached rejects an empty value before it compares the CAS.
-    if (item.value.length === 0) return { status: "non_numeric" };
-    if (cas !== 0 && item.cas !== cas) return { status: "exists" };
-    const current = parseCounter(item.value);
+    if (old.length === 0) return { status: "non_numeric" };
+    if (cas !== 0 && this.#casOf[slot] !== cas) return { status: "exists" };
+    const current = parseCounter(old);
     if (current === undefined) return { status: "non_numeric" };
     const value = incr ? (current + delta) & U64 : (delta > current ? 0n : current - delta);
     const digits = value.toString();
-    this.#fetched.add(item);
-    let bytes: Uint8Array;
-    if (inPlace && digits.length < item.value.length) {
-      // memcached rewrites in place, padding the old length with spaces.
-      bytes = new Uint8Array(item.value.length).fill(0x20);
-    } else {
-      bytes = new Uint8Array(digits.length);
-    }
+    // memcached rewrites in place, padding the old length with spaces.
+    const bytes = new Uint8Array(inPlace ? Math.max(digits.length, old.length) : digits.length);
+    bytes.fill(0x20, digits.length);
     for (let i = 0; i < digits.length; i++) bytes[i] = digits.charCodeAt(i);
-    const result = this.#link(key, bytes, item.flags, item.exptime, item);
+    const flags = this.#flags[slot];
+    const exptime = this.#exptime[slot];
+    const result = this.#link(key, hash, bytes, undefined, 0, flags, exptime, slot);
     if (result.status !== "stored") return { status: "no_memory" };
     return { status: "ok", value, cas: result.item!.cas, item: result.item };
   }
@@ -317,20 +461,41 @@ export class Store {
     if (this.#flushAt > now) return;
     this.#flushCas = ++this.#cas;
     if (delay > 0) return;
-    this.#items.clear();
-    this.#bytes = 0;
+    this.#reset();
+  }
+
+  /** Whether a live item has been fetched since it was stored (memcached's `ITEM_FETCHED`). */
+  wasFetched(item: Item): boolean {
+    const slot = this.#slotOf(item);
+    return slot !== NONE && this.#fetched[slot] !== 0;
+  }
+
+  /** Sets a live item's absolute expiry in store seconds (0 = never), as meta `T`/`N` flags do. */
+  setExpiry(item: Item, exptime: number): void {
+    item.exptime = exptime;
+    const slot = this.#slotOf(item);
+    if (slot !== NONE) this.#exptime[slot] = exptime;
+  }
+
+  /** Gives a live item a fresh CAS value from the counter (meta delete's invalidate). */
+  renewCas(item: Item): number {
+    const slot = this.#slotOf(item);
+    item.cas = ++this.#cas;
+    if (slot !== NONE) this.#casOf[slot] = item.cas;
+    return item.cas;
   }
 
   /** Removes every expired item; call it now and then. Returns how many went. */
   sweep(limit = Infinity): number {
     let n = 0;
     const now = this.now();
-    for (const [key, item] of this.#items) {
-      if (n >= limit) break;
-      if (this.#dead(item, now)) {
-        this.#reclaim(key, item);
+    for (let slot = this.#head; slot !== NONE && n < limit;) {
+      const next = this.#next[slot];
+      if (this.#dead(slot, now)) {
+        this.#reclaim(slot);
         n++;
       }
+      slot = next;
     }
     return n;
   }
@@ -338,97 +503,408 @@ export class Store {
   /** Iterates the live items, oldest first. */
   *entries(): IterableIterator<[string, Item]> {
     const now = this.now();
-    for (const entry of this.#items) {
-      if (!this.#dead(entry[1], now)) yield entry;
+    for (let slot = this.#head; slot !== NONE;) {
+      const next = this.#next[slot];
+      if (!this.#dead(slot, now)) yield [this.#keyOf(slot), this.#item(slot)];
+      slot = next;
     }
   }
 
-  /** Whether a live item has been fetched since it was stored (memcached's `ITEM_FETCHED`). */
-  wasFetched(item: Item): boolean {
-    return this.#fetched.has(item);
+  // --- items -------------------------------------------------------------
+
+  #item(slot: number): Item {
+    return new Item(
+      this.#valueOf(slot),
+      this.#flags[slot],
+      this.#exptime[slot],
+      this.#casOf[slot],
+      this.#time[slot],
+      this.#owner,
+      slot,
+      this.#marks[slot],
+    );
   }
 
-  /** Sets a live item's absolute expiry in store seconds (0 = never), as meta `T`/`N` flags do. */
-  setExpiry(item: Item, exptime: number): void {
-    item.exptime = exptime;
+  /** Whether `slot` holds the item version `cas`. */
+  #current(slot: number, cas: number): boolean {
+    return slot >= 0 && slot < this.#used && this.#slabOf[slot] !== NONE &&
+      this.#casOf[slot] === cas;
   }
 
-  /** Gives a live item a fresh CAS value from the counter (meta delete's invalidate). */
-  renewCas(item: Item): number {
-    item.cas = ++this.#cas;
-    return item.cas;
+  /** The slot of a live item this store handed out, if it is still the current version. */
+  #slotOf(item: Item): number {
+    const slot = slotOf(item);
+    return this.#current(slot, item.cas) ? slot : NONE;
   }
 
-  #live(key: string): Item | undefined {
-    const item = this.#items.get(key);
-    if (item === undefined) return undefined;
-    if (this.#dead(item, this.now())) {
-      this.#reclaim(key, item);
-      return undefined;
+  #valueOf(slot: number): Uint8Array {
+    const start = this.#offset[slot] + RECORD_HEADER + this.#keyLength[slot];
+    return this.#slabs[this.#slabOf[slot]]!.subarray(start, start + this.#valueLength[slot]);
+  }
+
+  #keyOf(slot: number): string {
+    const slab = this.#slabs[this.#slabOf[slot]]!;
+    const start = this.#offset[slot] + RECORD_HEADER;
+    let s = "";
+    for (let i = 0; i < this.#keyLength[slot]; i++) s += String.fromCharCode(slab[start + i]);
+    return s;
+  }
+
+  /** The live slot of `key`, expiring it lazily; NONE when absent. */
+  #find(key: string): number {
+    return this.#findHashed(key, this.#hashOf(key));
+  }
+
+  #findHashed(key: string, hash: number): number {
+    const slot = this.#lookup(key, hash);
+    if (slot === NONE) return NONE;
+    if (this.#dead(slot, this.now())) {
+      this.#reclaim(slot);
+      return NONE;
     }
-    return item;
+    return slot;
   }
 
-  #dead(item: Item, now: number): boolean {
-    if (item.exptime !== 0 && item.exptime <= now) return true;
+  #dead(slot: number, now: number): boolean {
+    const exptime = this.#exptime[slot];
+    if (exptime !== 0 && exptime <= now) return true;
     return this.#flushAt !== 0 && this.#flushAt <= now &&
-      (item.time <= this.#flushAt || item.cas < this.#flushCas);
+      (this.#time[slot] <= this.#flushAt || this.#casOf[slot] < this.#flushCas);
   }
 
-  #bump(key: string, item: Item): void {
+  #bump(slot: number): void {
     const now = this.now();
-    if (item.time + LRU_BUMP_INTERVAL > now) return;
-    item.time = now;
-    this.#items.delete(key);
-    this.#items.set(key, item);
+    if (this.#time[slot] + LRU_BUMP_INTERVAL > now) return;
+    this.#time[slot] = now;
+    this.#lruRemove(slot);
+    this.#lruAppend(slot);
   }
 
   #link(
     key: string,
-    value: Uint8Array,
+    hash: number,
+    first: Uint8Array,
+    second: Uint8Array | undefined,
+    fetched: number,
     flags: number,
     exptime: number,
-    old: Item | undefined,
+    old: number,
   ): { status: StoreStatus; item?: Item } {
-    const size = this.itemSize(key, value.length, flags);
-    if (old) this.#unlink(key, old);
+    const valueLength = first.length + (second?.length ?? 0);
+    const size = this.itemSize(key, valueLength, flags);
+    if (old !== NONE) this.#unlink(old);
     if (!this.#makeRoom(size)) return { status: "no_memory" };
-    const item = new Item(value, flags, exptime, ++this.#cas, this.now());
-    this.#items.set(key, item);
+    const record = RECORD_HEADER + key.length + valueLength;
+    const slot = this.#allocSlot();
+    const slabIndex = this.#reserve(record);
+    const slab = this.#slabs[slabIndex]!;
+    const at = this.#slabFill[slabIndex] - record;
+    writeU32(slab, at, slot);
+    writeU32(slab, at + 4, key.length + valueLength);
+    let pos = at + RECORD_HEADER;
+    for (let i = 0; i < key.length; i++) slab[pos++] = key.charCodeAt(i);
+    slab.set(first, pos);
+    if (second) slab.set(second, pos + first.length);
+    this.#slabOf[slot] = slabIndex;
+    this.#offset[slot] = at;
+    this.#keyLength[slot] = key.length;
+    this.#valueLength[slot] = valueLength;
+    this.#flags[slot] = flags;
+    this.#exptime[slot] = exptime;
+    this.#casOf[slot] = ++this.#cas;
+    this.#time[slot] = this.now();
+    this.#fetched[slot] = fetched;
+    this.#marks[slot] = 0;
+    this.#hash[slot] = hash;
+    const bucket = hash & this.#mask;
+    this.#chain[slot] = this.#buckets[bucket];
+    this.#buckets[bucket] = slot;
+    this.#lruAppend(slot);
+    this.#count++;
     this.#bytes += size;
     this.#counters.total_items++;
-    return { status: "stored", item };
+    if (this.#count > this.#buckets.length) this.#rehash(this.#buckets.length * 2);
+    return { status: "stored", item: this.#item(slot) };
   }
 
-  #unlink(key: string, item: Item): void {
-    this.#items.delete(key);
-    this.#bytes -= this.itemSize(key, item.value.length, item.flags);
+  #unlink(slot: number): void {
+    this.#bytes -= ITEM_OVERHEAD + this.#keyLength[slot] + this.#valueLength[slot] +
+      (this.#flags[slot] !== 0 ? 4 : 0);
+    this.#count--;
+    // Out of the hash chain.
+    const bucket = this.#hash[slot] & this.#mask;
+    let s = this.#buckets[bucket];
+    if (s === slot) {
+      this.#buckets[bucket] = this.#chain[slot];
+    } else {
+      while (this.#chain[s] !== slot) s = this.#chain[s];
+      this.#chain[s] = this.#chain[slot];
+    }
+    this.#lruRemove(slot);
+    // Its record becomes garbage.
+    const slabIndex = this.#slabOf[slot];
+    this.#slabLive[slabIndex] -= RECORD_HEADER + this.#keyLength[slot] + this.#valueLength[slot];
+    this.#live -= RECORD_HEADER + this.#keyLength[slot] + this.#valueLength[slot];
+    if (this.#slabLive[slabIndex] === 0 && slabIndex !== this.#open) this.#dropSlab(slabIndex);
+    this.#slabOf[slot] = NONE;
+    this.#next[slot] = this.#freeSlot;
+    this.#freeSlot = slot;
   }
 
-  #reclaim(key: string, item: Item): void {
-    if (!this.#fetched.has(item)) this.#counters.expired_unfetched++;
+  #reclaim(slot: number): void {
+    if (!this.#fetched[slot]) this.#counters.expired_unfetched++;
     this.#counters.reclaimed++;
-    this.#unlink(key, item);
+    this.#unlink(slot);
   }
 
   /** Frees memory for `size` more bytes, oldest first; false when it cannot. */
   #makeRoom(size: number): boolean {
     if (this.#bytes + size <= this.#memoryLimit) return true;
     const now = this.now();
-    for (const [key, item] of this.#items) {
-      if (this.#bytes + size <= this.#memoryLimit) break;
-      if (this.#dead(item, now)) {
-        this.#reclaim(key, item);
+    while (this.#head !== NONE && this.#bytes + size > this.#memoryLimit) {
+      const slot = this.#head;
+      if (this.#dead(slot, now)) {
+        this.#reclaim(slot);
       } else if (this.#evict) {
         this.#counters.evictions++;
-        if (!this.#fetched.has(item)) this.#counters.evicted_unfetched++;
-        this.#unlink(key, item);
+        if (!this.#fetched[slot]) this.#counters.evicted_unfetched++;
+        this.#unlink(slot);
       } else {
         return false;
       }
     }
     return this.#bytes + size <= this.#memoryLimit;
   }
+
+  // --- hash table --------------------------------------------------------
+
+  /** FNV-1a over the key's bytes, seeded per store. */
+  #hashOf(key: string): number {
+    let h = this.#seed ^ 0x811c9dc5;
+    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+    return h;
+  }
+
+  /** The slot holding `key` (dead or alive), or NONE. */
+  #lookup(key: string, hash: number): number {
+    const length = key.length;
+    for (let s = this.#buckets[hash & this.#mask]; s !== NONE; s = this.#chain[s]) {
+      if (this.#hash[s] !== hash || this.#keyLength[s] !== length) continue;
+      const slab = this.#slabs[this.#slabOf[s]]!;
+      const start = this.#offset[s] + RECORD_HEADER;
+      let i = 0;
+      while (i < length && slab[start + i] === key.charCodeAt(i)) i++;
+      if (i === length) return s;
+    }
+    return NONE;
+  }
+
+  #rehash(size: number): void {
+    this.#buckets = new Int32Array(size).fill(NONE);
+    this.#mask = size - 1;
+    for (let s = this.#head; s !== NONE; s = this.#next[s]) {
+      const bucket = this.#hash[s] & this.#mask;
+      this.#chain[s] = this.#buckets[bucket];
+      this.#buckets[bucket] = s;
+    }
+  }
+
+  // --- LRU list ----------------------------------------------------------
+
+  #lruAppend(slot: number): void {
+    this.#prev[slot] = this.#tail;
+    this.#next[slot] = NONE;
+    if (this.#tail !== NONE) this.#next[this.#tail] = slot;
+    else this.#head = slot;
+    this.#tail = slot;
+  }
+
+  #lruRemove(slot: number): void {
+    const prev = this.#prev[slot];
+    const next = this.#next[slot];
+    if (prev !== NONE) this.#next[prev] = next;
+    else this.#head = next;
+    if (next !== NONE) this.#prev[next] = prev;
+    else this.#tail = prev;
+  }
+
+  // --- slots -------------------------------------------------------------
+
+  #allocSlot(): number {
+    if (this.#freeSlot !== NONE) {
+      const slot = this.#freeSlot;
+      this.#freeSlot = this.#next[slot];
+      return slot;
+    }
+    if (this.#used === this.#capacity) this.#growSlots(Math.ceil(this.#capacity * 1.5));
+    return this.#used++;
+  }
+
+  #growSlots(capacity: number): void {
+    this.#slabOf = grow(this.#slabOf, capacity);
+    this.#offset = grow(this.#offset, capacity);
+    this.#keyLength = grow(this.#keyLength, capacity);
+    this.#valueLength = grow(this.#valueLength, capacity);
+    this.#flags = grow(this.#flags, capacity);
+    this.#exptime = grow(this.#exptime, capacity);
+    this.#casOf = grow(this.#casOf, capacity);
+    this.#time = grow(this.#time, capacity);
+    this.#fetched = grow(this.#fetched, capacity);
+    this.#marks = grow(this.#marks, capacity);
+    this.#hash = grow(this.#hash, capacity);
+    this.#chain = grow(this.#chain, capacity);
+    this.#prev = grow(this.#prev, capacity);
+    this.#next = grow(this.#next, capacity);
+    this.#capacity = capacity;
+  }
+
+  /** Forgets every item and frees their memory. */
+  #reset(): void {
+    this.#count = 0;
+    this.#used = 0;
+    this.#capacity = 0;
+    this.#freeSlot = NONE;
+    this.#head = NONE;
+    this.#tail = NONE;
+    this.#bytes = 0;
+    this.#growSlots(INITIAL_SLOTS); // shrinks after a flush
+    this.#buckets = new Int32Array(INITIAL_SLOTS).fill(NONE);
+    this.#mask = INITIAL_SLOTS - 1;
+    this.#slabs = [];
+    this.#slabLive = [];
+    this.#slabFill = [];
+    this.#freeSlabs = [];
+    this.#open = NONE;
+    this.#allocated = 0;
+    this.#live = 0;
+  }
+
+  // --- slabs -------------------------------------------------------------
+
+  /**
+   * Reserves `length` bytes at the fill point of a slab, counted live;
+   * returns the slab index (the record starts at its fill minus `length`).
+   */
+  #reserve(length: number): number {
+    let index: number;
+    if (length > LARGE_RECORD) {
+      index = this.#newSlab(length);
+    } else {
+      if (this.#open === NONE || this.#slabFill[this.#open] + length > SLAB_SIZE) {
+        this.#openSlab();
+        if (!this.#compacting) this.#compact();
+        // Compaction fills the open slab: it may have no room left.
+        if (this.#slabFill[this.#open] + length > SLAB_SIZE) this.#openSlab();
+      }
+      index = this.#open;
+    }
+    this.#slabFill[index] += length;
+    this.#slabLive[index] += length;
+    this.#live += length;
+    return index;
+  }
+
+  /** Starts a new open slab; the old one is dropped if nothing in it lives. */
+  #openSlab(): void {
+    const retired = this.#open;
+    this.#open = this.#newSlab(SLAB_SIZE);
+    if (retired !== NONE && this.#slabLive[retired] === 0) this.#dropSlab(retired);
+  }
+
+  #newSlab(size: number): number {
+    const index = this.#freeSlabs.pop() ?? this.#slabs.length;
+    this.#slabs[index] = new Uint8Array(size);
+    this.#slabLive[index] = 0;
+    this.#slabFill[index] = 0;
+    this.#allocated += size;
+    return index;
+  }
+
+  #dropSlab(index: number): void {
+    this.#allocated -= this.#slabs[index]!.length;
+    this.#slabs[index] = undefined;
+    this.#freeSlabs.push(index);
+  }
+
+  /**
+   * While dead records hold more than GARBAGE_RATIO of the slab memory,
+   * moves the live records of the emptiest slabs into the open slab and
+   * drops those slabs. At most two slabs per call, to bound the pause.
+   */
+  #compact(): void {
+    this.#compacting = true;
+    try {
+      for (let round = 0; round < 2; round++) {
+        const open = this.#open;
+        const spare = open === NONE ? 0 : SLAB_SIZE - this.#slabFill[open];
+        const garbage = this.#allocated - this.#live - spare;
+        if (garbage <= this.#allocated * GARBAGE_RATIO) return;
+        const victim = this.#emptiestSlab();
+        if (victim === NONE) return;
+        this.#evacuate(victim);
+      }
+    } finally {
+      this.#compacting = false;
+    }
+  }
+
+  /** The slab (not the open one) with the smallest share of live bytes, if mostly garbage. */
+  #emptiestSlab(): number {
+    let best = NONE;
+    let bestShare = 1 - GARBAGE_RATIO;
+    for (let i = 0; i < this.#slabs.length; i++) {
+      const slab = this.#slabs[i];
+      if (slab === undefined || i === this.#open) continue;
+      const share = this.#slabLive[i] / slab.length;
+      if (share < bestShare) {
+        best = i;
+        bestShare = share;
+      }
+    }
+    return best;
+  }
+
+  /** Moves the live records of slab `index` to the open slab and drops it. */
+  #evacuate(index: number): void {
+    const slab = this.#slabs[index]!;
+    const fill = this.#slabFill[index];
+    for (let pos = 0; pos < fill;) {
+      const slot = readU32(slab, pos);
+      const length = RECORD_HEADER + readU32(slab, pos + 4);
+      if (this.#slabOf[slot] === index && this.#offset[slot] === pos) {
+        const to = this.#reserve(length);
+        const at = this.#slabFill[to] - length;
+        this.#slabs[to]!.set(slab.subarray(pos, pos + length), at);
+        this.#slabOf[slot] = to;
+        this.#offset[slot] = at;
+        this.#slabLive[index] -= length;
+        this.#live -= length;
+      }
+      pos += length;
+    }
+    this.#dropSlab(index);
+  }
+}
+
+function grow<T extends Int32Array | Uint32Array | Uint16Array | Uint8Array | Float64Array>(
+  array: T,
+  capacity: number,
+): T {
+  const bigger = new (array.constructor as new (n: number) => T)(capacity);
+  const kept = array.length <= capacity ? array : array.subarray(0, capacity);
+  bigger.set(kept as unknown as ArrayLike<number> & ArrayLike<bigint>);
+  return bigger;
+}
+
+function writeU32(out: Uint8Array, pos: number, n: number): void {
+  out[pos] = n & 0xff;
+  out[pos + 1] = (n >>> 8) & 0xff;
+  out[pos + 2] = (n >>> 16) & 0xff;
+  out[pos + 3] = n >>> 24;
+}
+
+function readU32(data: Uint8Array, pos: number): number {
+  return (data[pos] | (data[pos + 1] << 8) | (data[pos + 2] << 16) | (data[pos + 3] << 24)) >>> 0;
 }
 
 /** Parses a stored counter like memcached's `safe_strtoull`; undefined when not numeric. */

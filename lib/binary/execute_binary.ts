@@ -32,7 +32,7 @@ const QUIET: Readonly<Record<number, number>> = {
  * same pipeline still does until the connection transmits, and then it stores
  * a fresh, unpadded copy. Mirroring that keeps values byte-identical.
  */
-const pinned = new WeakMap<Session, Set<Item>>();
+const pinned = new WeakMap<Session, Set<number>>(); // CAS of each pinned item version
 
 /**
  * Marks the point where memcached would have sent every queued response (end
@@ -51,7 +51,7 @@ export function binaryResponsesSent(ctx: CommandContext): void {
 function pin(ctx: CommandContext, item: Item): void {
   let items = pinned.get(ctx.session);
   if (!items) pinned.set(ctx.session, items = new Set());
-  items.add(item);
+  items.add(item.cas);
 }
 
 /** One command in flight: the request, its loud opcode, and where replies go. */
@@ -272,7 +272,7 @@ function delta(call: Call): void {
   const incr = op === Op.INCREMENT;
   const amount = BigInt(req.x0) << 32n | BigInt(req.x1);
   const current = ctx.store.peek(req.key);
-  const inPlace = current === undefined || !pinned.get(ctx.session)?.has(current);
+  const inPlace = current === undefined || !pinned.get(ctx.session)?.has(current.cas);
   const result = ctx.store.delta(req.key, incr, amount, req.cas, inPlace);
   switch (result.status) {
     case "ok":
