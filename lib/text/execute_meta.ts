@@ -251,7 +251,8 @@ function metaSet(call: TextCall): void {
       c.store_no_memory++;
       return replyAlways(call, "SERVER_ERROR out of memory storing object");
   }
-  if (item && f.keyBinary) item.binaryKey = true;
+  // Append and prepend build a fresh item, which does not keep the binary-key mark.
+  if (item && f.keyBinary && mode !== "append" && mode !== "prepend") item.binaryKey = true;
   for (let i = 3; i < words.length; i++) {
     const token = words[i];
     if (token[0] === "O") line += " " + token;
