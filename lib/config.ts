@@ -132,7 +132,7 @@ export function parseFlags(args: string[]): CliAction {
       },
     });
   } catch (err) {
-    throw new FlagError((err as Error).message);
+    throw new FlagError(parseArgsMessage((err as Error).message));
   }
   const v = parsed.values;
   if (v.help) return { action: "help" };
@@ -178,6 +178,18 @@ export function parseFlags(args: string[]): CliAction {
     throw new FlagError("Option -Z needs -o ssl_chain_cert=FILE,ssl_key=FILE");
   }
   return { action: "serve", options };
+}
+
+/** node:util's parseArgs errors, cut to one plain line. */
+function parseArgsMessage(message: string): string {
+  const first = message.split("\n")[0];
+  const unknown = /^Unknown option '([^']+)'/.exec(first);
+  if (unknown) return `Unknown option ${unknown[1]}`;
+  const ambiguous = /^Option '([^']+)' argument is ambiguous/.exec(first);
+  if (ambiguous) return `Option ${ambiguous[1]} needs a value, not another option`;
+  const missing = /^Option '([^',]+)[^']*' argument missing/.exec(first);
+  if (missing) return `Option ${missing[1]} needs a value`;
+  return first;
 }
 
 function applyExtended(options: ServerOptions, list: string): void {

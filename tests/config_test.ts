@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import { FlagError, parseFlags, type ServerOptions, VERSION } from "../lib/config.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+function serve(args: string[]): ServerOptions {
+  const cli = parseFlags(args);
+  assert.equal(cli.action, "serve");
+  return cli.action === "serve" ? cli.options : {};
+}
+
+Deno.test("parseFlags reads memcached's short and long flags", () => {
+  assert.deepEqual(serve(["-p", "11311", "-l", "0.0.0.0", "-m", "128", "-c", "10"]), {
+    port: 11311,
+    hostname: "0.0.0.0",
+    memoryLimitMiB: 128,
+    maxConnections: 10,
+  });
+  assert.deepEqual(
+    serve(["--port=1", "--listen=::1", "--memory-limit=2", "--conn-limit=3"]),
+    { port: 1, hostname: "::1", memoryLimitMiB: 2, maxConnections: 3 },
+  );
+  assert.deepEqual(serve(["-p11311"]), { port: 11311 });
+});
+
+Deno.test("parseFlags leaves defaults to the server: no flags, no options", () => {
+  assert.deepEqual(serve([]), {});
+});
+
+Deno.test("parseFlags reads -I with k and m suffixes", () => {
+  assert.equal(serve(["-I", "1m"]).maxItemSize, 1024 * 1024);
+  assert.equal(serve(["-I", "512k"]).maxItemSize, 512 * 1024);
+  assert.equal(serve(["-I", "2M"]).maxItemSize, 2 * 1024 * 1024);
+  assert.equal(serve(["--max-item-size=4096"]).maxItemSize, 4096);
+});
+
+Deno.test("parseFlags counts -v and -vv", () => {
+  assert.equal(serve(["-v"]).verbose, 1);
+  assert.equal(serve(["-vv"]).verbose, 2);
+  assert.equal(serve(["-v", "-v"]).verbose, 2);
+  assert.equal(serve([]).verbose, undefined);
+});
+
+Deno.test("parseFlags answers -V/--version and -h/--help", () => {
+  assert.deepEqual(parseFlags(["-V"]), { action: "version" });
+  assert.deepEqual(parseFlags(["--version"]), { action: "version" });
+  assert.deepEqual(parseFlags(["-h"]), { action: "help" });
+  assert.deepEqual(parseFlags(["--help", "-p", "1"]), { action: "help" });
+});
+
+Deno.test("parseFlags takes the original server's positional HOST:PORT", () => {
+  assert.deepEqual(serve(["127.0.0.2:11500"]), { hostname: "127.0.0.2", port: 11500 });
+  assert.deepEqual(serve(["[::1]:11500"]), { hostname: "::1", port: 11500 });
+  assert.deepEqual(serve([":11500"]), { port: 11500 });
+  assert.deepEqual(serve(["127.0.0.2:11500", "-p", "1"]), { hostname: "127.0.0.2", port: 1 });
+});
+
+Deno.test("parseFlags rejects bad flags and values with one clear message", () => {
+  const bad: [string[], RegExp][] = [
+    [["--bogus"], /bogus/],
+    [["-x"], /-x/],
+    [["-p", "abc"], /-p.*whole number.*abc/],
+    [["-p", "70000"], /-p.*between 0 and 65535/],
+    [["-p"], /-p|port/],
+    [["-m", "0"], /-m/],
+    [["-c", "-5"], /-c/],
+    [["-I", "1g"], /-I.*1m or 512k/],
+    [["-I", "10"], /-I.*at least 1k/],
+    [["-I", "64m", "-m", "64"], /-I.*1\/2 of memory/],
+    [["localhost"], /HOST:PORT/],
+    [["a:1", "b:2"], /at most one HOST:PORT/],
+    [["-l", ""], /-l/],
+  ];
+  for (const [args, message] of bad) {
+    assert.throws(() => parseFlags(args), (err: Error) => {
+      assert.ok(err instanceof FlagError, `${args.join(" ")} throws a FlagError`);
+      assert.match(err.message, message, args.join(" "));
+      assert.ok(!err.message.includes("\n"), "one line");
+      return true;
+    });
+  }
+});
+
+/** Runs main.ts with `args`; returns its exit code and output. */
+async function runMain(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", MAIN, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+Deno.test("main.ts exits 64 with one line on stderr for a bad flag, starting nothing", async () => {
+  for (const args of [["--bogus"], ["-p", "nope"], ["-I", "huge"], ["x:y:z"]]) {
+    const { code, stdout, stderr } = await runMain(args);
+    assert.equal(code, 64, args.join(" "));
+    assert.equal(stdout, "");
+    const lines = stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 1, `one line for ${args.join(" ")}: ${stderr}`);
+    assert.match(lines[0], /^mbserver: /);
+  }
+});
+
+Deno.test("main.ts prints its version and help and exits 0", async () => {
+  const version = await runMain(["-V"]);
+  assert.equal(version.code, 0);
+  assert.equal(version.stdout.trim(), `mbserver ${VERSION}`);
+  const help = await runMain(["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /-p, --port/);
+  assert.match(help.stdout, /127\.0\.0\.1/);
+});
