@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { startServer } from "../../lib/mod.ts";
 import { startMemcached } from "../_support/memcached.ts";
 import { MEMCACHED, testWithTools } from "../_support/tools.ts";
-import { binaryRequest, RawClient } from "../_support/raw_client.ts";
+import { binaryRequest, RawClient, words } from "../_support/raw_client.ts";
 import {
   type Batch,
   BatchRunner,
@@ -76,3 +76,38 @@ async function snapshot(port: number): Promise<string> {
   }
   return lines.join("\n");
 }
+
+testWithTools(
+  "Binary FLUSH with a delay spends CAS ids exactly as memcached does",
+  [MEMCACHED],
+  async () => {
+    const now = Math.floor(Date.now() / 1000);
+    // none, immediate, relative future, absolute future, absolute past (flushes nothing)
+    for (const delay of [undefined, 0, 100_000, now + 100_000, 2_592_001]) {
+      await using memcached = await startMemcached(["-o", "no_lru_maintainer,no_lru_crawler"]);
+      const server = await startServer({ port: 0 });
+      const batch: Batch = {
+        frames: [
+          binaryRequest({ opcode: 0x01, key: "a", extras: words(0, 0), value: "1", opaque: 1 }),
+          binaryRequest({ opcode: 0x08, extras: delay === undefined ? undefined : words(delay) }),
+          binaryRequest({ opcode: 0x00, key: "a", opaque: 2 }),
+          binaryRequest({ opcode: 0x01, key: "b", extras: words(0, 0), value: "2", opaque: 3 }),
+          binaryRequest({ opcode: 0x0a, opaque: 0x7fff_ffff }),
+        ],
+        labels: [],
+        closes: false,
+        marker: 0x7fff_ffff,
+      };
+      const oracle = new BatchRunner(memcached.port);
+      const ours = new BatchRunner(server.port);
+      try {
+        const [want, got] = await Promise.all([oracle.run(batch), ours.run(batch)]);
+        assert.deepEqual(normalize(got), normalize(want), `FLUSH delay ${delay}`);
+      } finally {
+        oracle.close();
+        ours.close();
+        await server.close();
+      }
+    }
+  },
+);
