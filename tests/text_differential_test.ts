@@ -303,8 +303,10 @@ class Gen {
 
 async function exchange(client: RawClient, command: string): Promise<string> {
   await client.send(command + "mn\r\n");
-  // Values and keys are lower case, so only `mn` answers "MN" lines.
-  const expected = 1 + (command.match(/^mn\r?$/gm)?.length ?? 0);
+  // Values and keys are lower case, so only `mn` answers "MN" lines; the only
+  // command that is an `mn` is the bare one (a value that happens to read "mn"
+  // shifts both servers' replies alike).
+  const expected = command === "mn\r\n" ? 2 : 1;
   let text = "";
   for (let seen = 0; seen < expected; seen++) text += await client.readUntil("MN\r\n", 5000);
   return text;
