@@ -83,7 +83,7 @@ export function executeBinary(req: BinaryRequest, ctx: CommandContext, out: Resp
     return;
   }
   if (req.keyLength > KEY_MAX_LENGTH) return protocolError(call);
-  if (ctx.settings.verbose > 1) ctx.log(`<${ctx.session.id} ${opName(req.opcode)} ${req.key}`);
+  if (ctx.settings.verbose > 1) ctx.log(logLine(call));
   const handler = HANDLERS[call.op];
   if (!handler) return error(call, Status.UNKNOWN_COMMAND, req.bodyLength > 0);
   if (!handler.valid(req)) return protocolError(call);
@@ -347,4 +347,32 @@ const OP_NAMES = Object.fromEntries(Object.entries(Op).map(([name, code]) => [co
 
 function opName(opcode: number): string {
   return OP_NAMES[opcode] ?? `0x${opcode.toString(16).padStart(2, "0")}`;
+}
+
+/**
+ * A `-vv` line in memcached's style: `<conn GET key`, `<conn TOUCH key`,
+ * `<conn SET key Value len is N`, `<conn STATS group`, else `<conn OPCODE key`.
+ */
+function logLine(call: Call): string {
+  const { req, op } = call;
+  const who = `<${call.ctx.session.id}`;
+  switch (op) {
+    case Op.GET:
+    case Op.GETK:
+      return `${who} GET ${req.key}`;
+    case Op.TOUCH:
+    case Op.GAT:
+    case Op.GATK:
+      return `${who} TOUCH ${req.key}`;
+    case Op.SET:
+    case Op.ADD:
+    case Op.REPLACE:
+    case Op.APPEND:
+    case Op.PREPEND:
+      return `${who} ${opName(op)} ${req.key} Value len is ${req.value.length}`;
+    case Op.STAT:
+      return `${who} STATS ${req.key}`;
+    default:
+      return req.key === "" ? `${who} ${opName(op)}` : `${who} ${opName(op)} ${req.key}`;
+  }
 }

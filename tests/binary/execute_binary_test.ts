@@ -536,15 +536,24 @@ Deno.test("-c refuses connections over the limit", async () => {
 Deno.test("-vv logs each binary command in memcached's style", async () => {
   const lines: string[] = [];
   await withWire(async (w) => {
-    await w.call(set("greeting", "hi"));
-    await w.call({ opcode: GET, key: "greeting" });
-    await w.call({ opcode: NOOP });
+    await w.pipeline([
+      set("greeting", "hi"),
+      { opcode: GETKQ, key: "greeting" },
+      { opcode: GAT, key: "greeting", extras: words(0) },
+      { opcode: APPENDQ, key: "greeting", value: "!!" },
+      { opcode: STAT, key: "settings" },
+      delta(INCR, "n", 1n, 0n, 0),
+    ]);
   }, { verbose: 2, log: (line) => lines.push(line) });
   const commands = lines.filter((l) => /^<\d+ [A-Z]/.test(l) && !l.includes("connection"));
   assert.deepEqual(commands.map((l) => l.replace(/^<\d+ /, "")), [
-    "SET greeting",
+    "SET greeting Value len is 2",
     "GET greeting",
-    "NOOP ",
+    "TOUCH greeting",
+    "APPEND greeting Value len is 2",
+    "STATS settings",
+    "INCREMENT n",
+    "NOOP",
   ]);
   assert.ok(lines.some((l) => /^<\d+ new auto-negotiating client connection$/.test(l)));
 });
