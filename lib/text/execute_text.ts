@@ -132,7 +132,9 @@ function get(call: TextCall, withCas: boolean, touch: boolean): void {
   for (; i < words.length; i++) {
     const key = words[i];
     if (key.length > KEY_MAX_LENGTH) {
-      // memcached drops what it had stacked for this command.
+      // memcached releases every response it has not sent yet: this command's
+      // and those of the commands before it in the same read.
+      call.out.length = 0;
       return reply(call, "CLIENT_ERROR bad command line format");
     }
     const item = touch ? store.touch(key, exptime) : store.get(key);
