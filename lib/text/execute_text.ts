@@ -359,12 +359,26 @@ function stats(call: TextCall): void {
   call.out.push({ kind: "text", parts: [text + "END\r\n"] });
 }
 
+/** Replies of the text authentication exchange (see {@linkcode authenticate}). */
+const authReplies = new WeakSet<Response>();
+
 /**
  * memcached's `-Y` text authentication: until the connection authenticates,
  * only `set <any> <any> <any> <len>` with `<user> <password>` as data is
- * understood; it answers `STORED` on success.
+ * understood; it answers `STORED` on success. Like memcached, which writes
+ * each of these replies over the last one not yet sent, only the last reply
+ * of a pipelined run of them goes out.
  */
 function authenticate(call: TextCall): void {
+  const { req, ctx, out } = call;
+  const last = out[out.length - 1];
+  if (last !== undefined && authReplies.has(last)) out.pop();
+  const start = out.length;
+  authStep(call);
+  for (let i = start; i < out.length; i++) authReplies.add(out[i]);
+}
+
+function authStep(call: TextCall): void {
   const { req, ctx } = call;
   const words = req.words;
   if (words.length < 5 || words[0] !== "set" || safeStrtoul(words[4]) === undefined) {
