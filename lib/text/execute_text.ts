@@ -370,7 +370,7 @@ const authReplies = new WeakSet<Response>();
  * of a pipelined run of them goes out.
  */
 function authenticate(call: TextCall): void {
-  const { req, ctx, out } = call;
+  const { out } = call;
   const last = out[out.length - 1];
   if (last !== undefined && authReplies.has(last)) out.pop();
   const start = out.length;
