@@ -2,10 +2,51 @@ import { HEADER_SIZE, RESPONSE_MAGIC } from "./binary/constants.ts";
 import { writeString } from "./bytes.ts";
 import type { BinaryResponse, Response } from "./messages.ts";
 
+/** Size of the largest arenas output chunks are cut from; the first is 1/16 of it. */
+const ARENA_SIZE = 64 * 1024;
+
+/**
+ * Hands out output buffers cut one after another from an arena: a view costs
+ * far less than a new `Uint8Array`. Nothing handed out is ever reused (a full
+ * arena is left to the garbage collector), so a chunk stays intact however
+ * long the writer takes with it.
+ *
+ * @example Usage
+ * ```ts
+ * import { OutputArena } from "./frame_encoder.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const arena = new OutputArena();
+ * const a = arena.take(10);
+ * const b = arena.take(10);
+ * assert.equal(a.buffer, b.buffer);
+ * assert.equal(b.byteOffset, a.byteOffset + 10);
+ * ```
+ */
+export class OutputArena {
+  #arena = new Uint8Array(0);
+  #pos = 0;
+
+  /** A zero-filled buffer of `size` bytes that nobody else will be given. */
+  take(size: number): Uint8Array {
+    if (size > ARENA_SIZE / 4) return new Uint8Array(size);
+    if (this.#arena.length - this.#pos < size) {
+      // Start small (idle connections hold little), grow while in use.
+      let next = Math.min(ARENA_SIZE, Math.max(ARENA_SIZE / 16, this.#arena.length * 2));
+      while (next < size * 4) next *= 2;
+      this.#arena = new Uint8Array(next);
+      this.#pos = 0;
+    }
+    const start = this.#pos;
+    this.#pos += size;
+    return this.#arena.subarray(start, this.#pos);
+  }
+}
+
 /**
  * Turns each batch of responses into one chunk of bytes: sizes the batch
- * first, then fills one buffer. A `"close"` response ends the stream after
- * what came before it.
+ * first, then fills one buffer (cut from an {@linkcode OutputArena}). A
+ * `"close"` response ends the stream after what came before it.
  *
  * @example Usage
  * ```ts
@@ -21,9 +62,10 @@ import type { BinaryResponse, Response } from "./messages.ts";
  */
 export class FrameEncoder extends TransformStream<Response[], Uint8Array> {
   constructor() {
+    const arena = new OutputArena();
     super({
       transform(batch, controller) {
-        const { bytes, close } = encodeBatch(batch);
+        const { bytes, close } = encodeBatch(batch, arena);
         if (bytes.length > 0) controller.enqueue(bytes);
         if (close) controller.terminate();
       },
@@ -31,8 +73,14 @@ export class FrameEncoder extends TransformStream<Response[], Uint8Array> {
   }
 }
 
-/** Encodes a batch up to its first `"close"` response. */
-export function encodeBatch(batch: Response[]): { bytes: Uint8Array; close: boolean } {
+/**
+ * Encodes a batch up to its first `"close"` response, into a buffer from
+ * `arena` (a new buffer without one).
+ */
+export function encodeBatch(
+  batch: Response[],
+  arena?: OutputArena,
+): { bytes: Uint8Array; close: boolean } {
   let size = 0;
   let end = batch.length;
   for (let i = 0; i < batch.length; i++) {
@@ -43,7 +91,7 @@ export function encodeBatch(batch: Response[]): { bytes: Uint8Array; close: bool
     }
     size += res.kind === "binary" ? binarySize(res) : textSize(res.parts);
   }
-  const bytes = new Uint8Array(size);
+  const bytes = arena ? arena.take(size) : new Uint8Array(size);
   let pos = 0;
   for (let i = 0; i < end; i++) {
     const res = batch[i];

@@ -1,0 +1,140 @@
+/**
+ * The whole per-connection pipeline without a socket: connReadable →
+ * FrameDecoder → Dispatcher → FrameEncoder → connWritable over an in-memory
+ * duplex. Measures the JavaScript and stream cost per request, the part of
+ * the server's CPU time that is ours rather than the kernel's.
+ *
+ * @module
+ */
+import type { CommandContext } from "../lib/command_context.ts";
+import { connReadable, connWritable, type Duplex } from "../lib/conn_streams.ts";
+import { Dispatcher } from "../lib/dispatcher.ts";
+import { FrameDecoder } from "../lib/frame_decoder.ts";
+import { FrameEncoder } from "../lib/frame_encoder.ts";
+import { RwLock } from "../lib/rw_lock.ts";
+import { Stats } from "../lib/stats.ts";
+import { Store } from "../lib/store.ts";
+
+const KEYS = 1000;
+const key = (i: number) => `key:${String(i).padStart(60, "0")}`; // 64 bytes, like memaslap
+
+function binaryFrame(opcode: number, k: string): Uint8Array {
+  const out = new Uint8Array(24 + k.length);
+  out[0] = 0x80;
+  out[1] = opcode;
+  out[3] = k.length;
+  out[11] = k.length;
+  for (let j = 0; j < k.length; j++) out[24 + j] = k.charCodeAt(j);
+  return out;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let pos = 0;
+  for (const p of parts) {
+    out.set(p, pos);
+    pos += p.length;
+  }
+  return out;
+}
+
+const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+
+function context(): CommandContext {
+  const store = new Store({ memoryLimit: 256 * 1024 * 1024 });
+  const value = new Uint8Array(1024).fill(0x61);
+  for (let i = 0; i < KEYS; i++) store.store("set", key(i), value, 0, 0);
+  return {
+    store,
+    stats: new Stats(),
+    settings: {
+      version: "bench",
+      sasl: false,
+      credentials: new Map(),
+      enableShutdown: false,
+      maxConnections: 1024,
+      maxItemSize: 1024 * 1024,
+      idleTimeout: 0,
+      evict: true,
+      verbose: 0,
+      port: 0,
+      hostname: "127.0.0.1",
+    },
+    session: { id: 1, authenticated: false, saslStarted: false },
+    log: () => {},
+    shutdown: () => {},
+  } as CommandContext;
+}
+
+/** A duplex whose reads return `reads` in turn, then end; writes are counted. */
+function fakeConn(reads: Uint8Array[]): Duplex & { written: number } {
+  let i = 0;
+  let done = 0;
+  const conn = {
+    written: 0,
+    read(p: Uint8Array): Promise<number | null> {
+      if (i === reads.length) return Promise.resolve(null);
+      const chunk = reads[i].subarray(done);
+      const n = Math.min(chunk.length, p.length);
+      p.set(chunk.subarray(0, n));
+      done += n;
+      if (done === reads[i].length) {
+        i++;
+        done = 0;
+      }
+      return Promise.resolve(n);
+    },
+    write(p: Uint8Array): Promise<number> {
+      conn.written += p.length;
+      return Promise.resolve(p.length);
+    },
+  };
+  return conn;
+}
+
+const ctx = context();
+const lock = new RwLock();
+
+async function run(reads: Uint8Array[]): Promise<void> {
+  const conn = fakeConn(reads);
+  await connReadable(conn)
+    .pipeThrough(new FrameDecoder())
+    .pipeThrough(new Dispatcher(ctx, lock))
+    .pipeThrough(new FrameEncoder())
+    .pipeTo(connWritable(conn));
+  if (conn.written === 0) throw new Error("Pipeline wrote nothing");
+}
+
+const ROUNDS = 100;
+const binGets = Array.from({ length: ROUNDS }, (_, i) => binaryFrame(0x00, key(i % KEYS)));
+const binMget = Array.from({ length: ROUNDS }, (_, r) =>
+  concat([
+    ...Array.from({ length: 50 }, (_, i) => binaryFrame(0x0d, key((r * 50 + i) % KEYS))),
+    binaryFrame(0x0a, ""),
+  ]));
+const txtGets = Array.from({ length: ROUNDS }, (_, i) => latin1(`get ${key(i % KEYS)}\r\n`));
+const txtMget = Array.from(
+  { length: ROUNDS },
+  (_, r) =>
+    latin1(`get ${Array.from({ length: 50 }, (_, i) => key((r * 50 + i) % KEYS)).join(" ")}\r\n`),
+);
+
+Deno.bench("pipeline: 100 binary GETs, one per read", { group: "pipeline" }, async () => {
+  await run(binGets);
+});
+
+Deno.bench(
+  "pipeline: 100 binary multi-gets of 50 GETKQ + NOOP",
+  { group: "pipeline" },
+  async () => {
+    await run(binMget);
+  },
+);
+
+Deno.bench("pipeline: 100 text gets, one per read", { group: "pipeline" }, async () => {
+  await run(txtGets);
+});
+
+Deno.bench("pipeline: 100 text multi-gets of 50 keys", { group: "pipeline" }, async () => {
+  await run(txtMget);
+});
