@@ -1,4 +1,4 @@
-import { binaryResponsesSent, executeBinary } from "./binary/execute_binary.ts";
+import { executeBinary } from "./binary/execute_binary.ts";
 import type { CommandContext } from "./command_context.ts";
 import type { Request, Response } from "./messages.ts";
 import type { RwLock } from "./rw_lock.ts";
@@ -109,12 +109,7 @@ export function dispatchSome(
   out: Response[],
   budget: number,
 ): number {
-  try {
-    return dispatchRange(batch, start, ctx, out, budget);
-  } finally {
-    // The batch's responses go out together: none holds an item any more.
-    binaryResponsesSent(ctx);
-  }
+  return dispatchRange(batch, start, ctx, out, budget);
 }
 
 function dispatchRange(

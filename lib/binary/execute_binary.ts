@@ -1,7 +1,7 @@
 import type { CommandContext, Session } from "../command_context.ts";
 import type { BinaryRequest, BinaryResponse, Response } from "../messages.ts";
 import { statReport } from "../stat_report.ts";
-import type { Item, StoreMode } from "../store.ts";
+import type { StoreMode } from "../store.ts";
 import { KEY_MAX_LENGTH, Op, Status, STATUS_TEXT } from "./constants.ts";
 import { saslCommand } from "./sasl.ts";
 
@@ -26,32 +26,31 @@ const QUIET: Readonly<Record<number, number>> = {
 };
 
 /**
- * Items held by responses memcached has queued but not yet sent, per
- * connection. memcached rewrites an incr/decr result in place (space padded)
- * only when nothing else references the item; a GET-family hit earlier in the
- * same pipeline still does until the connection transmits, and then it stores
- * a fresh, unpadded copy. Mirroring that keeps values byte-identical.
+ * Where each connection's unsent responses begin: memcached rewrites an
+ * incr/decr result in place (space padded) only when nothing else references
+ * the item; a GET-family hit queued earlier in the same pipeline still does
+ * until the connection transmits (at a NOOP, an error, or the end of what it
+ * read), and then it stores a fresh, unpadded copy. Mirroring that keeps
+ * values byte-identical. Responses before `from` in `out` (or in any earlier
+ * output array) count as sent; a hit is found by scanning at incr time, so
+ * GETs pay nothing for it.
  */
-const pinned = new WeakMap<Session, Set<number>>(); // CAS of each pinned item version
+const unsent = new WeakMap<Session, { out: Response[]; from: number }>();
 
-/**
- * Marks the point where memcached would have sent every queued response (end
- * of a batch): nothing stays referenced by an unsent reply.
- *
- * @example Usage
- * ```ts ignore
- * for (const req of batch) executeBinary(req, ctx, out);
- * binaryResponsesSent(ctx);
- * ```
- */
-export function binaryResponsesSent(ctx: CommandContext): void {
-  pinned.get(ctx.session)?.clear();
+/** Marks the point where memcached sends every queued response. */
+function responsesSent(call: Call): void {
+  unsent.set(call.ctx.session, { out: call.out, from: call.out.length });
 }
 
-function pin(ctx: CommandContext, item: Item): void {
-  let items = pinned.get(ctx.session);
-  if (!items) pinned.set(ctx.session, items = new Set());
-  items.add(item.cas);
+/** Whether an unsent GET-family hit in this connection's output holds item version `cas`. */
+function pinned(call: Call, cas: number): boolean {
+  const mark = unsent.get(call.ctx.session);
+  const from = mark !== undefined && mark.out === call.out ? mark.from : 0;
+  for (let i = from; i < call.out.length; i++) {
+    const res = call.out[i];
+    if (res.kind === "binary" && res.flags !== undefined && res.cas === cas) return true;
+  }
+  return false;
 }
 
 /** One command in flight: the request, its loud opcode, and where replies go. */
@@ -169,7 +168,7 @@ function reply(call: Call, status: number, value: Uint8Array | string, cas = 0):
  */
 function error(call: Call, status: number, swallowed = false): void {
   call.out.push(response(call, status, STATUS_TEXT[status]));
-  if (!swallowed) binaryResponsesSent(call.ctx);
+  if (!swallowed) responsesSent(call);
 }
 
 /** memcached's `handle_binary_protocol_error`: "Invalid arguments", then close. */
@@ -204,7 +203,6 @@ function get(call: Call): void {
     }
     return;
   }
-  pin(ctx, item);
   const res = response(call, Status.OK, op === Op.TOUCH ? EMPTY : item.value);
   res.cas = item.cas;
   res.flags = item.flags;
@@ -272,7 +270,7 @@ function delta(call: Call): void {
   const incr = op === Op.INCREMENT;
   const amount = BigInt(req.x0) << 32n | BigInt(req.x1);
   const current = ctx.store.peek(req.key);
-  const inPlace = current === undefined || !pinned.get(ctx.session)?.has(current.cas);
+  const inPlace = current === undefined || !pinned(call, current.cas);
   const result = ctx.store.delta(req.key, incr, amount, req.cas, inPlace);
   switch (result.status) {
     case "ok":
@@ -310,7 +308,7 @@ function u64(value: bigint): Uint8Array {
 /** NOOP answers and makes memcached send everything queued. */
 function noop(call: Call): void {
   reply(call, Status.OK, EMPTY);
-  binaryResponsesSent(call.ctx);
+  responsesSent(call);
 }
 
 function quit(call: Call): void {
