@@ -5,6 +5,9 @@
  * @module
  */
 
+/** Scratch for {@linkcode bytesToString}. */
+const codes: number[] = [];
+
 /**
  * Reads `buf[start..end)` as a byte string.
  *
@@ -23,6 +26,12 @@ export function bytesToString(buf: Uint8Array, start: number, end: number): stri
     let s = "";
     for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]);
     return s;
+  }
+  if (n <= 256) {
+    // Keys: a reused array of codes is faster than a typed-array `apply`.
+    codes.length = n;
+    for (let i = 0; i < n; i++) codes[i] = buf[start + i];
+    return String.fromCharCode.apply(null, codes);
   }
   let s = "";
   for (let i = start; i < end; i += 4096) {

@@ -251,6 +251,8 @@ export class Store {
   #allocated = 0;
   #live = 0;
   #compacting = false;
+  /** The clock as the current operation's lookup read it, in seconds. */
+  #tick = 0;
   #owner: ItemOwner = {
     marks: (slot, cas) => this.#current(slot, cas) ? this.#marks[slot] : undefined,
     setMarks: (slot, cas, marks) => {
@@ -556,9 +558,11 @@ export class Store {
   }
 
   #findHashed(key: string, hash: number): number {
+    // Every public operation starts with a lookup: one clock read serves it.
+    const now = this.#tick = this.now();
     const slot = this.#lookup(key, hash);
     if (slot === NONE) return NONE;
-    if (this.#dead(slot, this.now())) {
+    if (this.#dead(slot, now)) {
       this.#reclaim(slot);
       return NONE;
     }
@@ -573,7 +577,7 @@ export class Store {
   }
 
   #bump(slot: number): void {
-    const now = this.now();
+    const now = this.#tick;
     if (this.#time[slot] + LRU_BUMP_INTERVAL > now) return;
     this.#time[slot] = now;
     this.#lruRemove(slot);
@@ -612,7 +616,7 @@ export class Store {
     this.#flags[slot] = flags;
     this.#exptime[slot] = exptime;
     this.#casOf[slot] = ++this.#cas;
-    this.#time[slot] = this.now();
+    this.#time[slot] = this.#tick;
     this.#fetched[slot] = fetched;
     this.#marks[slot] = 0;
     this.#hash[slot] = hash;
