@@ -175,7 +175,7 @@ export class TextParser {
     if (end > 1 && line[end - 1] === CR) end--;
     const nul = line.subarray(0, end).indexOf(0);
     if (nul >= 0) end = nul; // memcached reads the line as a C string
-    const words = tokenize(bytesToString(line, 0, end));
+    const words = tokenizeBytes(line, end);
     const req: TextRequest = { kind: "text", words };
     const length = dataLength(words);
     if (length < 0) {
@@ -187,6 +187,22 @@ export class TextParser {
     this.#blockFill = 0;
     this.#block = length > this.#maxItemSize ? undefined : new Uint8Array(length + 2);
   }
+}
+
+/**
+ * {@linkcode tokenize} over the bytes `line[0..end)`: each word a flat byte
+ * string of its own (slices of one line string make slower keys).
+ */
+function tokenizeBytes(line: Uint8Array, end: number): string[] {
+  const words: string[] = [];
+  let start = 0;
+  for (let i = 0; i <= end; i++) {
+    if (i === end || line[i] === 0x20) {
+      if (i > start) words.push(bytesToString(line, start, i));
+      start = i + 1;
+    }
+  }
+  return words;
 }
 
 /** Splits a command line on spaces, as memcached's `tokenize_command` does. */
