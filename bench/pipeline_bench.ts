@@ -97,11 +97,12 @@ const lock = new RwLock();
 
 async function run(reads: Uint8Array[]): Promise<void> {
   const conn = fakeConn(reads);
+  const encoder = new FrameEncoder();
   await connReadable(conn)
     .pipeThrough(new FrameDecoder())
     .pipeThrough(new Dispatcher(ctx, lock))
-    .pipeThrough(new FrameEncoder())
-    .pipeTo(connWritable(conn));
+    .pipeThrough(encoder)
+    .pipeTo(connWritable(conn, { onWritten: (chunk) => encoder.recycle(chunk) }));
   if (conn.written === 0) throw new Error("Pipeline wrote nothing");
 }
 

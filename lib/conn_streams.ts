@@ -66,6 +66,8 @@ export function connReadable(
 export interface ConnWritableOptions {
   /** Called with the size of every chunk written. */
   onWrite?: (n: number) => void;
+  /** Called with each chunk once it is written whole: the writer holds it no more. */
+  onWritten?: (chunk: Uint8Array) => void;
 }
 
 /**
@@ -85,6 +87,7 @@ export function connWritable(
   options: ConnWritableOptions = {},
 ): WritableStream<Uint8Array> {
   const onWrite = options.onWrite;
+  const onWritten = options.onWritten;
   return new WritableStream<Uint8Array>({
     async write(chunk) {
       let done = 0;
@@ -92,6 +95,7 @@ export function connWritable(
         done += await conn.write(done === 0 ? chunk : chunk.subarray(done));
       }
       onWrite?.(chunk.length);
+      onWritten?.(chunk);
     },
   }, { highWaterMark: 1 });
 }

@@ -26,10 +26,21 @@ const ARENA_SIZE = 64 * 1024;
 export class OutputArena {
   #arena = new Uint8Array(0);
   #pos = 0;
+  #spare: Uint8Array | undefined;
 
-  /** A zero-filled buffer of `size` bytes that nobody else will be given. */
+  /**
+   * A buffer of `size` bytes that nobody else holds. Its contents are
+   * unspecified (a recycled buffer is not cleared): fill all of it.
+   */
   take(size: number): Uint8Array {
-    if (size > ARENA_SIZE / 4) return new Uint8Array(size);
+    if (size > ARENA_SIZE / 4) {
+      const spare = this.#spare;
+      if (spare !== undefined && spare.length >= size && spare.length <= size * 4) {
+        this.#spare = undefined;
+        return spare.subarray(0, size);
+      }
+      return new Uint8Array(size);
+    }
     if (this.#arena.length - this.#pos < size) {
       // Start small (idle connections hold little), grow while in use.
       let next = Math.min(ARENA_SIZE, Math.max(ARENA_SIZE / 16, this.#arena.length * 2));
@@ -40,6 +51,17 @@ export class OutputArena {
     const start = this.#pos;
     this.#pos += size;
     return this.#arena.subarray(start, this.#pos);
+  }
+
+  /**
+   * Takes back a large buffer from {@linkcode OutputArena.take} once nothing
+   * reads it any more (the writer has written it), to be handed out again.
+   */
+  recycle(chunk: Uint8Array): void {
+    if (chunk.byteOffset !== 0 || chunk.buffer.byteLength <= ARENA_SIZE / 4) return;
+    if (this.#spare === undefined || this.#spare.length < chunk.buffer.byteLength) {
+      this.#spare = new Uint8Array(chunk.buffer);
+    }
   }
 }
 
@@ -61,6 +83,8 @@ export class OutputArena {
  * ```
  */
 export class FrameEncoder extends TransformStream<Response[], Uint8Array> {
+  #arena: OutputArena;
+
   constructor() {
     const arena = new OutputArena();
     super({
@@ -70,6 +94,16 @@ export class FrameEncoder extends TransformStream<Response[], Uint8Array> {
         if (close) controller.terminate();
       },
     });
+    this.#arena = arena;
+  }
+
+  /**
+   * Takes back an output chunk once it has been written (see
+   * `connWritable`'s `onWritten`), so a large buffer can be reused instead of
+   * allocated again. Never call it for a chunk something still reads.
+   */
+  recycle(chunk: Uint8Array): void {
+    this.#arena.recycle(chunk);
   }
 }
 

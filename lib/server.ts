@@ -203,6 +203,7 @@ export class Server {
     }
     const limited = this.#limits.add(() => closeQuietly(conn));
     const duplex = this.#duplex(conn, limited);
+    const encoder = new FrameEncoder();
     try {
       await connReadable(duplex, { onRead: (n) => c.bytes_read += n })
         .pipeThrough(
@@ -214,8 +215,11 @@ export class Server {
         .pipeThrough(
           new Dispatcher(ctx, this.lock, { maxPendingOutput: this.#maxPendingOutput }),
         )
-        .pipeThrough(new FrameEncoder())
-        .pipeTo(connWritable(duplex, { onWrite: (n) => c.bytes_written += n }));
+        .pipeThrough(encoder)
+        .pipeTo(connWritable(duplex, {
+          onWrite: (n) => c.bytes_written += n,
+          onWritten: (chunk) => encoder.recycle(chunk),
+        }));
     } catch (err) {
       if (!isDisconnect(err) && this.#settings.verbose > 0) {
         this.#log(`connection ${session.id} failed: ${(err as Error).message}`);
