@@ -676,7 +676,7 @@ async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
 }
 
 /** Buffered reads of binary replies and text lines. */
-class FrameReader {
+export class FrameReader {
   #conn: Deno.Conn;
   #buf = new Uint8Array(0);
   #chunk = new Uint8Array(65536);

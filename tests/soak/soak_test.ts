@@ -1,0 +1,31 @@
+/**
+ * The short soak run in `deno test`: 200 connections for 12 s against
+ * `main.ts -M -m 64`; zero protocol errors, every acknowledged write reads
+ * back, the server's resident memory within 64 MiB of items plus 256 MiB of
+ * runtime overhead, and a clean exit on SIGTERM.
+ */
+import assert from "node:assert/strict";
+import { textProtocolReady } from "../hardening/_hostile.ts";
+import { RSS_OVERHEAD_MIB, runSoak } from "./_soak.ts";
+
+Deno.test("Soak: 200 connections of mixed commands for 12 s, no errors, memory bounded", async () => {
+  const memoryMiB = 64;
+  const report = await runSoak({
+    connections: 200,
+    durationMs: 12_000,
+    memoryMiB,
+    seed: 42,
+    text: await textProtocolReady(),
+  });
+  console.log(`soak: ${JSON.stringify(report)}`);
+  assert.deepEqual(report.firstErrors, []);
+  assert.equal(report.errors, 0);
+  assert.ok(report.operations > 10_000, `only ${report.operations} operations`);
+  assert.ok(report.writesAcknowledged > 0 && report.readsChecked > 0);
+  assert.ok(report.baselineRssMiB > 0, "the server's resident memory could be read");
+  assert.ok(
+    report.maxRssMiB < memoryMiB + RSS_OVERHEAD_MIB,
+    `server resident memory peaked at ${report.maxRssMiB.toFixed(1)} MiB`,
+  );
+  assert.equal(report.exitCode, 0);
+});
