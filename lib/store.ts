@@ -558,10 +558,14 @@ export class Store {
   }
 
   #findHashed(key: string, hash: number): number {
-    // Every public operation starts with a lookup: one clock read serves it.
-    const now = this.#tick = this.now();
+    // Every public operation starts with a lookup: one clock read serves it
+    // (a miss reads none; storing then reads it in #link).
     const slot = this.#lookup(key, hash);
-    if (slot === NONE) return NONE;
+    if (slot === NONE) {
+      this.#tick = NONE;
+      return NONE;
+    }
+    const now = this.#tick = this.now();
     if (this.#dead(slot, now)) {
       this.#reclaim(slot);
       return NONE;
@@ -616,7 +620,7 @@ export class Store {
     this.#flags[slot] = flags;
     this.#exptime[slot] = exptime;
     this.#casOf[slot] = ++this.#cas;
-    this.#time[slot] = this.#tick;
+    this.#time[slot] = this.#tick === NONE ? this.now() : this.#tick;
     this.#fetched[slot] = fetched;
     this.#marks[slot] = 0;
     this.#hash[slot] = hash;
