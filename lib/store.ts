@@ -23,6 +23,25 @@ const GARBAGE_RATIO = 0.25;
 
 const NONE = -1;
 
+/**
+ * Slot metadata: one 64-byte line per slot (a lookup touches one cache line),
+ * read as int32s (places below STRIDE) and as float64s (places below F_STRIDE).
+ */
+const STRIDE = 16;
+const F_STRIDE = 8;
+const HASH = 0;
+const CHAIN = 1;
+const SLAB = 2;
+const OFFSET = 3;
+const KEY_LENGTH = 4;
+const VALUE_LENGTH = 5;
+const FLAGS = 6; // u32 stored as i32: read with >>> 0
+const FETCHED = 7;
+const EXPTIME = 4; // float64 places 4–6 are int32 places 8–13
+const CAS = 5;
+const TIME = 6;
+const MARKS = 14;
+
 /** Slot table capacity of a new or flushed store. */
 const INITIAL_SLOTS = 1024;
 
@@ -221,18 +240,10 @@ export class Store {
   #capacity = 0;
   #used = 0; // slots ever handed out (high-water mark)
   #freeSlot = NONE;
-  #slabOf = new Int32Array(0);
-  #offset = new Uint32Array(0);
-  #keyLength = new Uint16Array(0);
-  #valueLength = new Uint32Array(0);
-  #flags = new Uint32Array(0);
-  #exptime = new Float64Array(0);
-  #casOf = new Float64Array(0);
-  #time = new Float64Array(0);
-  #fetched = new Uint8Array(0);
-  #marks = new Uint8Array(0);
-  #hash = new Int32Array(0);
-  #chain = new Int32Array(0);
+  /** Per slot, STRIDE int32s: hash, chain, slab, offset, key length, value length, flags. */
+  #meta = new Int32Array(0);
+  /** The same memory as {@linkcode Store.#meta}, as float64s. */
+  #metaF = new Float64Array(0);
   #prev = new Int32Array(0);
   #next = new Int32Array(0);
   #head = NONE; // least recently used
@@ -254,9 +265,9 @@ export class Store {
   /** The clock as the current operation's lookup read it, in seconds. */
   #tick = 0;
   #owner: ItemOwner = {
-    marks: (slot, cas) => this.#current(slot, cas) ? this.#marks[slot] : undefined,
+    marks: (slot, cas) => this.#current(slot, cas) ? this.#meta[slot * STRIDE + MARKS] : undefined,
     setMarks: (slot, cas, marks) => {
-      if (this.#current(slot, cas)) this.#marks[slot] = marks;
+      if (this.#current(slot, cas)) this.#meta[slot * STRIDE + MARKS] = marks;
     },
   };
 
@@ -335,7 +346,7 @@ export class Store {
   get(key: string): Item | undefined {
     const slot = this.#find(key);
     if (slot === NONE) return undefined;
-    this.#fetched[slot] = 1;
+    this.#meta[slot * STRIDE + FETCHED] = 1;
     this.#bump(slot);
     return this.#item(slot);
   }
@@ -350,8 +361,8 @@ export class Store {
   touch(key: string, exptime: number): Item | undefined {
     const slot = this.#find(key);
     if (slot === NONE) return undefined;
-    this.#exptime[slot] = this.expiry(exptime);
-    this.#fetched[slot] = 1;
+    this.#metaF[slot * F_STRIDE + EXPTIME] = this.expiry(exptime);
+    this.#meta[slot * STRIDE + FETCHED] = 1;
     this.#bump(slot);
     return this.#item(slot);
   }
@@ -380,7 +391,7 @@ export class Store {
     const appending = mode === "append" || mode === "prepend";
     if (mode === "cas" || (cas !== 0 && !appending)) {
       if (old === NONE) return { status: "not_found" };
-      if (this.#casOf[old] !== cas) return { status: "exists" };
+      if (this.#metaF[old * F_STRIDE + CAS] !== cas) return { status: "exists" };
     }
     switch (mode) {
       case "add":
@@ -395,14 +406,23 @@ export class Store {
       case "append":
       case "prepend": {
         if (old === NONE) return { status: "not_stored" };
-        if (cas !== 0 && this.#casOf[old] !== cas) return { status: "exists" };
+        if (cas !== 0 && this.#metaF[old * F_STRIDE + CAS] !== cas) return { status: "exists" };
         const oldValue = this.#valueOf(old);
-        const flags = this.#flags[old];
+        const flags = this.#meta[old * STRIDE + FLAGS] >>> 0;
         if (this.itemSize(key, oldValue.length + value.length, flags) > this.#maxItemSize) {
           return { status: "too_large" };
         }
         const [first, second] = mode === "append" ? [oldValue, value] : [value, oldValue];
-        return this.#link(key, hash, first, second, 0, flags, this.#exptime[old], old);
+        return this.#link(
+          key,
+          hash,
+          first,
+          second,
+          0,
+          flags,
+          this.#metaF[old * F_STRIDE + EXPTIME],
+          old,
+        );
       }
     }
     return this.#link(key, hash, value, undefined, 0, flags, this.expiry(exptime), old);
@@ -412,7 +432,7 @@ export class Store {
   delete(key: string, cas = 0): "deleted" | "not_found" | "exists" {
     const slot = this.#find(key);
     if (slot === NONE) return "not_found";
-    if (cas !== 0 && this.#casOf[slot] !== cas) return "exists";
+    if (cas !== 0 && this.#metaF[slot * F_STRIDE + CAS] !== cas) return "exists";
     this.#unlink(slot);
     return "deleted";
   }
@@ -433,7 +453,7 @@ export class Store {
     const old = this.#valueOf(slot);
     // memcached rejects an empty value before it compares the CAS.
     if (old.length === 0) return { status: "non_numeric" };
-    if (cas !== 0 && this.#casOf[slot] !== cas) return { status: "exists" };
+    if (cas !== 0 && this.#metaF[slot * F_STRIDE + CAS] !== cas) return { status: "exists" };
     const current = parseCounter(old);
     if (current === undefined) return { status: "non_numeric" };
     const value = incr ? (current + delta) & U64 : (delta > current ? 0n : current - delta);
@@ -442,8 +462,8 @@ export class Store {
     const bytes = new Uint8Array(inPlace ? Math.max(digits.length, old.length) : digits.length);
     bytes.fill(0x20, digits.length);
     for (let i = 0; i < digits.length; i++) bytes[i] = digits.charCodeAt(i);
-    const flags = this.#flags[slot];
-    const exptime = this.#exptime[slot];
+    const flags = this.#meta[slot * STRIDE + FLAGS] >>> 0;
+    const exptime = this.#metaF[slot * F_STRIDE + EXPTIME];
     const result = this.#link(key, hash, bytes, undefined, 0, flags, exptime, slot);
     if (result.status !== "stored") return { status: "no_memory" };
     return { status: "ok", value, cas: result.item!.cas, item: result.item };
@@ -469,21 +489,21 @@ export class Store {
   /** Whether a live item has been fetched since it was stored (memcached's `ITEM_FETCHED`). */
   wasFetched(item: Item): boolean {
     const slot = this.#slotOf(item);
-    return slot !== NONE && this.#fetched[slot] !== 0;
+    return slot !== NONE && this.#meta[slot * STRIDE + FETCHED] !== 0;
   }
 
   /** Sets a live item's absolute expiry in store seconds (0 = never), as meta `T`/`N` flags do. */
   setExpiry(item: Item, exptime: number): void {
     item.exptime = exptime;
     const slot = this.#slotOf(item);
-    if (slot !== NONE) this.#exptime[slot] = exptime;
+    if (slot !== NONE) this.#metaF[slot * F_STRIDE + EXPTIME] = exptime;
   }
 
   /** Gives a live item a fresh CAS value from the counter (meta delete's invalidate). */
   renewCas(item: Item): number {
     const slot = this.#slotOf(item);
     item.cas = ++this.#cas;
-    if (slot !== NONE) this.#casOf[slot] = item.cas;
+    if (slot !== NONE) this.#metaF[slot * F_STRIDE + CAS] = item.cas;
     return item.cas;
   }
 
@@ -517,20 +537,20 @@ export class Store {
   #item(slot: number): Item {
     return new Item(
       this.#valueOf(slot),
-      this.#flags[slot],
-      this.#exptime[slot],
-      this.#casOf[slot],
-      this.#time[slot],
+      this.#meta[slot * STRIDE + FLAGS] >>> 0,
+      this.#metaF[slot * F_STRIDE + EXPTIME],
+      this.#metaF[slot * F_STRIDE + CAS],
+      this.#metaF[slot * F_STRIDE + TIME],
       this.#owner,
       slot,
-      this.#marks[slot],
+      this.#meta[slot * STRIDE + MARKS],
     );
   }
 
   /** Whether `slot` holds the item version `cas`. */
   #current(slot: number, cas: number): boolean {
-    return slot >= 0 && slot < this.#used && this.#slabOf[slot] !== NONE &&
-      this.#casOf[slot] === cas;
+    return slot >= 0 && slot < this.#used && this.#meta[slot * STRIDE + SLAB] !== NONE &&
+      this.#metaF[slot * F_STRIDE + CAS] === cas;
   }
 
   /** The slot of a live item this store handed out, if it is still the current version. */
@@ -540,15 +560,21 @@ export class Store {
   }
 
   #valueOf(slot: number): Uint8Array {
-    const start = this.#offset[slot] + RECORD_HEADER + this.#keyLength[slot];
-    return this.#slabs[this.#slabOf[slot]]!.subarray(start, start + this.#valueLength[slot]);
+    const start = this.#meta[slot * STRIDE + OFFSET] + RECORD_HEADER +
+      this.#meta[slot * STRIDE + KEY_LENGTH];
+    return this.#slabs[this.#meta[slot * STRIDE + SLAB]]!.subarray(
+      start,
+      start + this.#meta[slot * STRIDE + VALUE_LENGTH],
+    );
   }
 
   #keyOf(slot: number): string {
-    const slab = this.#slabs[this.#slabOf[slot]]!;
-    const start = this.#offset[slot] + RECORD_HEADER;
+    const slab = this.#slabs[this.#meta[slot * STRIDE + SLAB]]!;
+    const start = this.#meta[slot * STRIDE + OFFSET] + RECORD_HEADER;
     let s = "";
-    for (let i = 0; i < this.#keyLength[slot]; i++) s += String.fromCharCode(slab[start + i]);
+    for (let i = 0; i < this.#meta[slot * STRIDE + KEY_LENGTH]; i++) {
+      s += String.fromCharCode(slab[start + i]);
+    }
     return s;
   }
 
@@ -574,16 +600,17 @@ export class Store {
   }
 
   #dead(slot: number, now: number): boolean {
-    const exptime = this.#exptime[slot];
+    const exptime = this.#metaF[slot * F_STRIDE + EXPTIME];
     if (exptime !== 0 && exptime <= now) return true;
     return this.#flushAt !== 0 && this.#flushAt <= now &&
-      (this.#time[slot] <= this.#flushAt || this.#casOf[slot] < this.#flushCas);
+      (this.#metaF[slot * F_STRIDE + TIME] <= this.#flushAt ||
+        this.#metaF[slot * F_STRIDE + CAS] < this.#flushCas);
   }
 
   #bump(slot: number): void {
     const now = this.#tick;
-    if (this.#time[slot] + LRU_BUMP_INTERVAL > now) return;
-    this.#time[slot] = now;
+    if (this.#metaF[slot * F_STRIDE + TIME] + LRU_BUMP_INTERVAL > now) return;
+    this.#metaF[slot * F_STRIDE + TIME] = now;
     this.#lruRemove(slot);
     this.#lruAppend(slot);
   }
@@ -613,19 +640,19 @@ export class Store {
     for (let i = 0; i < key.length; i++) slab[pos++] = key.charCodeAt(i);
     slab.set(first, pos);
     if (second) slab.set(second, pos + first.length);
-    this.#slabOf[slot] = slabIndex;
-    this.#offset[slot] = at;
-    this.#keyLength[slot] = key.length;
-    this.#valueLength[slot] = valueLength;
-    this.#flags[slot] = flags;
-    this.#exptime[slot] = exptime;
-    this.#casOf[slot] = ++this.#cas;
-    this.#time[slot] = this.#tick === NONE ? this.now() : this.#tick;
-    this.#fetched[slot] = fetched;
-    this.#marks[slot] = 0;
-    this.#hash[slot] = hash;
+    this.#meta[slot * STRIDE + SLAB] = slabIndex;
+    this.#meta[slot * STRIDE + OFFSET] = at;
+    this.#meta[slot * STRIDE + KEY_LENGTH] = key.length;
+    this.#meta[slot * STRIDE + VALUE_LENGTH] = valueLength;
+    this.#meta[slot * STRIDE + FLAGS] = flags;
+    this.#metaF[slot * F_STRIDE + EXPTIME] = exptime;
+    this.#metaF[slot * F_STRIDE + CAS] = ++this.#cas;
+    this.#metaF[slot * F_STRIDE + TIME] = this.#tick === NONE ? this.now() : this.#tick;
+    this.#meta[slot * STRIDE + FETCHED] = fetched;
+    this.#meta[slot * STRIDE + MARKS] = 0;
+    this.#meta[slot * STRIDE + HASH] = hash;
     const bucket = hash & this.#mask;
-    this.#chain[slot] = this.#buckets[bucket];
+    this.#meta[slot * STRIDE + CHAIN] = this.#buckets[bucket];
     this.#buckets[bucket] = slot;
     this.#lruAppend(slot);
     this.#count++;
@@ -636,31 +663,34 @@ export class Store {
   }
 
   #unlink(slot: number): void {
-    this.#bytes -= ITEM_OVERHEAD + this.#keyLength[slot] + this.#valueLength[slot] +
-      (this.#flags[slot] !== 0 ? 4 : 0);
+    this.#bytes -= ITEM_OVERHEAD + this.#meta[slot * STRIDE + KEY_LENGTH] +
+      this.#meta[slot * STRIDE + VALUE_LENGTH] +
+      ((this.#meta[slot * STRIDE + FLAGS] >>> 0) !== 0 ? 4 : 0);
     this.#count--;
     // Out of the hash chain.
-    const bucket = this.#hash[slot] & this.#mask;
+    const bucket = this.#meta[slot * STRIDE + HASH] & this.#mask;
     let s = this.#buckets[bucket];
     if (s === slot) {
-      this.#buckets[bucket] = this.#chain[slot];
+      this.#buckets[bucket] = this.#meta[slot * STRIDE + CHAIN];
     } else {
-      while (this.#chain[s] !== slot) s = this.#chain[s];
-      this.#chain[s] = this.#chain[slot];
+      while (this.#meta[s * STRIDE + CHAIN] !== slot) s = this.#meta[s * STRIDE + CHAIN];
+      this.#meta[s * STRIDE + CHAIN] = this.#meta[slot * STRIDE + CHAIN];
     }
     this.#lruRemove(slot);
     // Its record becomes garbage.
-    const slabIndex = this.#slabOf[slot];
-    this.#slabLive[slabIndex] -= RECORD_HEADER + this.#keyLength[slot] + this.#valueLength[slot];
-    this.#live -= RECORD_HEADER + this.#keyLength[slot] + this.#valueLength[slot];
+    const slabIndex = this.#meta[slot * STRIDE + SLAB];
+    this.#slabLive[slabIndex] -= RECORD_HEADER + this.#meta[slot * STRIDE + KEY_LENGTH] +
+      this.#meta[slot * STRIDE + VALUE_LENGTH];
+    this.#live -= RECORD_HEADER + this.#meta[slot * STRIDE + KEY_LENGTH] +
+      this.#meta[slot * STRIDE + VALUE_LENGTH];
     if (this.#slabLive[slabIndex] === 0 && slabIndex !== this.#open) this.#dropSlab(slabIndex);
-    this.#slabOf[slot] = NONE;
+    this.#meta[slot * STRIDE + SLAB] = NONE;
     this.#next[slot] = this.#freeSlot;
     this.#freeSlot = slot;
   }
 
   #reclaim(slot: number): void {
-    if (!this.#fetched[slot]) this.#counters.expired_unfetched++;
+    if (!this.#meta[slot * STRIDE + FETCHED]) this.#counters.expired_unfetched++;
     this.#counters.reclaimed++;
     this.#unlink(slot);
   }
@@ -675,7 +705,7 @@ export class Store {
         this.#reclaim(slot);
       } else if (this.#evict) {
         this.#counters.evictions++;
-        if (!this.#fetched[slot]) this.#counters.evicted_unfetched++;
+        if (!this.#meta[slot * STRIDE + FETCHED]) this.#counters.evicted_unfetched++;
         this.#unlink(slot);
       } else {
         return false;
@@ -696,10 +726,12 @@ export class Store {
   /** The slot holding `key` (dead or alive), or NONE. */
   #lookup(key: string, hash: number): number {
     const length = key.length;
-    for (let s = this.#buckets[hash & this.#mask]; s !== NONE; s = this.#chain[s]) {
-      if (this.#hash[s] !== hash || this.#keyLength[s] !== length) continue;
-      const slab = this.#slabs[this.#slabOf[s]]!;
-      const start = this.#offset[s] + RECORD_HEADER;
+    const meta = this.#meta;
+    for (let s = this.#buckets[hash & this.#mask]; s !== NONE; s = meta[s * STRIDE + CHAIN]) {
+      const at = s * STRIDE;
+      if (meta[at + HASH] !== hash || meta[at + KEY_LENGTH] !== length) continue;
+      const slab = this.#slabs[meta[at + SLAB]]!;
+      const start = meta[at + OFFSET] + RECORD_HEADER;
       let i = 0;
       while (i < length && slab[start + i] === key.charCodeAt(i)) i++;
       if (i === length) return s;
@@ -711,8 +743,8 @@ export class Store {
     this.#buckets = new Int32Array(size).fill(NONE);
     this.#mask = size - 1;
     for (let s = this.#head; s !== NONE; s = this.#next[s]) {
-      const bucket = this.#hash[s] & this.#mask;
-      this.#chain[s] = this.#buckets[bucket];
+      const bucket = this.#meta[s * STRIDE + HASH] & this.#mask;
+      this.#meta[s * STRIDE + CHAIN] = this.#buckets[bucket];
       this.#buckets[bucket] = s;
     }
   }
@@ -749,18 +781,8 @@ export class Store {
   }
 
   #growSlots(capacity: number): void {
-    this.#slabOf = grow(this.#slabOf, capacity);
-    this.#offset = grow(this.#offset, capacity);
-    this.#keyLength = grow(this.#keyLength, capacity);
-    this.#valueLength = grow(this.#valueLength, capacity);
-    this.#flags = grow(this.#flags, capacity);
-    this.#exptime = grow(this.#exptime, capacity);
-    this.#casOf = grow(this.#casOf, capacity);
-    this.#time = grow(this.#time, capacity);
-    this.#fetched = grow(this.#fetched, capacity);
-    this.#marks = grow(this.#marks, capacity);
-    this.#hash = grow(this.#hash, capacity);
-    this.#chain = grow(this.#chain, capacity);
+    this.#meta = grow(this.#meta, capacity * STRIDE);
+    this.#metaF = new Float64Array(this.#meta.buffer);
     this.#prev = grow(this.#prev, capacity);
     this.#next = grow(this.#next, capacity);
     this.#capacity = capacity;
@@ -879,12 +901,14 @@ export class Store {
     for (let pos = 0; pos < fill;) {
       const slot = readU32(slab, pos);
       const length = RECORD_HEADER + readU32(slab, pos + 4);
-      if (this.#slabOf[slot] === index && this.#offset[slot] === pos) {
+      if (
+        this.#meta[slot * STRIDE + SLAB] === index && this.#meta[slot * STRIDE + OFFSET] === pos
+      ) {
         const to = this.#reserve(length);
         const at = this.#slabFill[to] - length;
         this.#slabs[to]!.set(slab.subarray(pos, pos + length), at);
-        this.#slabOf[slot] = to;
-        this.#offset[slot] = at;
+        this.#meta[slot * STRIDE + SLAB] = to;
+        this.#meta[slot * STRIDE + OFFSET] = at;
         this.#slabLive[index] -= length;
         this.#live -= length;
       }
