@@ -36,11 +36,15 @@ const OFFSET = 3;
 const KEY_LENGTH = 4;
 const VALUE_LENGTH = 5;
 const FLAGS = 6; // u32 stored as i32: read with >>> 0
-const FETCHED = 7;
+const FETCHED = 7; // with the marks, see FETCHED_BIT
 const EXPTIME = 4; // float64 places 4–6 are int32 places 8–13
 const CAS = 5;
 const TIME = 6;
-const MARKS = 14;
+const PREV = 14; // LRU list
+const NEXT = 15; // LRU list, or the free list
+/** At FETCHED: meta marks in the low byte, and whether the item was fetched. */
+const MARK_BITS = 0xff;
+const FETCHED_BIT = 0x100;
 
 /** Slot table capacity of a new or flushed store. */
 const INITIAL_SLOTS = 1024;
@@ -235,7 +239,7 @@ export class Store {
     total_items: 0,
   };
 
-  // Slot table: one entry per item, free slots chained through #next.
+  // Slot table: one entry per item, free slots chained through NEXT.
   #count = 0;
   #capacity = 0;
   #used = 0; // slots ever handed out (high-water mark)
@@ -244,8 +248,6 @@ export class Store {
   #meta = new Int32Array(0);
   /** The same memory as {@linkcode Store.#meta}, as float64s. */
   #metaF = new Float64Array(0);
-  #prev = new Int32Array(0);
-  #next = new Int32Array(0);
   #head = NONE; // least recently used
   #tail = NONE; // most recently used
 
@@ -265,9 +267,12 @@ export class Store {
   /** The clock as the current operation's lookup read it, in seconds. */
   #tick = 0;
   #owner: ItemOwner = {
-    marks: (slot, cas) => this.#current(slot, cas) ? this.#meta[slot * STRIDE + MARKS] : undefined,
+    marks: (slot, cas) =>
+      this.#current(slot, cas) ? this.#meta[slot * STRIDE + FETCHED] & MARK_BITS : undefined,
     setMarks: (slot, cas, marks) => {
-      if (this.#current(slot, cas)) this.#meta[slot * STRIDE + MARKS] = marks;
+      if (!this.#current(slot, cas)) return;
+      const at = slot * STRIDE + FETCHED;
+      this.#meta[at] = (this.#meta[at] & ~MARK_BITS) | marks;
     },
   };
 
@@ -346,7 +351,7 @@ export class Store {
   get(key: string): Item | undefined {
     const slot = this.#find(key);
     if (slot === NONE) return undefined;
-    this.#meta[slot * STRIDE + FETCHED] = 1;
+    this.#meta[slot * STRIDE + FETCHED] |= FETCHED_BIT;
     this.#bump(slot);
     return this.#item(slot);
   }
@@ -362,7 +367,7 @@ export class Store {
     const slot = this.#find(key);
     if (slot === NONE) return undefined;
     this.#metaF[slot * F_STRIDE + EXPTIME] = this.expiry(exptime);
-    this.#meta[slot * STRIDE + FETCHED] = 1;
+    this.#meta[slot * STRIDE + FETCHED] |= FETCHED_BIT;
     this.#bump(slot);
     return this.#item(slot);
   }
@@ -489,7 +494,7 @@ export class Store {
   /** Whether a live item has been fetched since it was stored (memcached's `ITEM_FETCHED`). */
   wasFetched(item: Item): boolean {
     const slot = this.#slotOf(item);
-    return slot !== NONE && this.#meta[slot * STRIDE + FETCHED] !== 0;
+    return slot !== NONE && (this.#meta[slot * STRIDE + FETCHED] & FETCHED_BIT) !== 0;
   }
 
   /** Sets a live item's absolute expiry in store seconds (0 = never), as meta `T`/`N` flags do. */
@@ -512,7 +517,7 @@ export class Store {
     let n = 0;
     const now = this.now();
     for (let slot = this.#head; slot !== NONE && n < limit;) {
-      const next = this.#next[slot];
+      const next = this.#meta[slot * STRIDE + NEXT];
       if (this.#dead(slot, now)) {
         this.#reclaim(slot);
         n++;
@@ -526,7 +531,7 @@ export class Store {
   *entries(): IterableIterator<[string, Item]> {
     const now = this.now();
     for (let slot = this.#head; slot !== NONE;) {
-      const next = this.#next[slot];
+      const next = this.#meta[slot * STRIDE + NEXT];
       if (!this.#dead(slot, now)) yield [this.#keyOf(slot), this.#item(slot)];
       slot = next;
     }
@@ -543,7 +548,7 @@ export class Store {
       this.#metaF[slot * F_STRIDE + TIME],
       this.#owner,
       slot,
-      this.#meta[slot * STRIDE + MARKS],
+      this.#meta[slot * STRIDE + FETCHED] & MARK_BITS,
     );
   }
 
@@ -648,8 +653,7 @@ export class Store {
     this.#metaF[slot * F_STRIDE + EXPTIME] = exptime;
     this.#metaF[slot * F_STRIDE + CAS] = ++this.#cas;
     this.#metaF[slot * F_STRIDE + TIME] = this.#tick === NONE ? this.now() : this.#tick;
-    this.#meta[slot * STRIDE + FETCHED] = fetched;
-    this.#meta[slot * STRIDE + MARKS] = 0;
+    this.#meta[slot * STRIDE + FETCHED] = fetched ? FETCHED_BIT : 0; // and no marks
     this.#meta[slot * STRIDE + HASH] = hash;
     const bucket = hash & this.#mask;
     this.#meta[slot * STRIDE + CHAIN] = this.#buckets[bucket];
@@ -685,12 +689,12 @@ export class Store {
       this.#meta[slot * STRIDE + VALUE_LENGTH];
     if (this.#slabLive[slabIndex] === 0 && slabIndex !== this.#open) this.#dropSlab(slabIndex);
     this.#meta[slot * STRIDE + SLAB] = NONE;
-    this.#next[slot] = this.#freeSlot;
+    this.#meta[slot * STRIDE + NEXT] = this.#freeSlot;
     this.#freeSlot = slot;
   }
 
   #reclaim(slot: number): void {
-    if (!this.#meta[slot * STRIDE + FETCHED]) this.#counters.expired_unfetched++;
+    if (!(this.#meta[slot * STRIDE + FETCHED] & FETCHED_BIT)) this.#counters.expired_unfetched++;
     this.#counters.reclaimed++;
     this.#unlink(slot);
   }
@@ -705,7 +709,9 @@ export class Store {
         this.#reclaim(slot);
       } else if (this.#evict) {
         this.#counters.evictions++;
-        if (!this.#meta[slot * STRIDE + FETCHED]) this.#counters.evicted_unfetched++;
+        if (!(this.#meta[slot * STRIDE + FETCHED] & FETCHED_BIT)) {
+          this.#counters.evicted_unfetched++;
+        }
         this.#unlink(slot);
       } else {
         return false;
@@ -742,7 +748,7 @@ export class Store {
   #rehash(size: number): void {
     this.#buckets = new Int32Array(size).fill(NONE);
     this.#mask = size - 1;
-    for (let s = this.#head; s !== NONE; s = this.#next[s]) {
+    for (let s = this.#head; s !== NONE; s = this.#meta[s * STRIDE + NEXT]) {
       const bucket = this.#meta[s * STRIDE + HASH] & this.#mask;
       this.#meta[s * STRIDE + CHAIN] = this.#buckets[bucket];
       this.#buckets[bucket] = s;
@@ -752,19 +758,19 @@ export class Store {
   // --- LRU list ----------------------------------------------------------
 
   #lruAppend(slot: number): void {
-    this.#prev[slot] = this.#tail;
-    this.#next[slot] = NONE;
-    if (this.#tail !== NONE) this.#next[this.#tail] = slot;
+    this.#meta[slot * STRIDE + PREV] = this.#tail;
+    this.#meta[slot * STRIDE + NEXT] = NONE;
+    if (this.#tail !== NONE) this.#meta[this.#tail * STRIDE + NEXT] = slot;
     else this.#head = slot;
     this.#tail = slot;
   }
 
   #lruRemove(slot: number): void {
-    const prev = this.#prev[slot];
-    const next = this.#next[slot];
-    if (prev !== NONE) this.#next[prev] = next;
+    const prev = this.#meta[slot * STRIDE + PREV];
+    const next = this.#meta[slot * STRIDE + NEXT];
+    if (prev !== NONE) this.#meta[prev * STRIDE + NEXT] = next;
     else this.#head = next;
-    if (next !== NONE) this.#prev[next] = prev;
+    if (next !== NONE) this.#meta[next * STRIDE + PREV] = prev;
     else this.#tail = prev;
   }
 
@@ -773,7 +779,7 @@ export class Store {
   #allocSlot(): number {
     if (this.#freeSlot !== NONE) {
       const slot = this.#freeSlot;
-      this.#freeSlot = this.#next[slot];
+      this.#freeSlot = this.#meta[slot * STRIDE + NEXT];
       return slot;
     }
     if (this.#used === this.#capacity) this.#growSlots(Math.ceil(this.#capacity * 1.5));
@@ -783,8 +789,6 @@ export class Store {
   #growSlots(capacity: number): void {
     this.#meta = grow(this.#meta, capacity * STRIDE);
     this.#metaF = new Float64Array(this.#meta.buffer);
-    this.#prev = grow(this.#prev, capacity);
-    this.#next = grow(this.#next, capacity);
     this.#capacity = capacity;
   }
 
