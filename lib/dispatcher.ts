@@ -1,6 +1,7 @@
 import { executeBinary } from "./binary/execute_binary.ts";
 import type { CommandContext } from "./command_context.ts";
 import type { Request, Response } from "./messages.ts";
+import { drained } from "./backpressure.ts";
 import type { RwLock } from "./rw_lock.ts";
 import { executeText } from "./text/execute_text.ts";
 
@@ -78,18 +79,6 @@ export class Dispatcher extends TransformStream<Request[], Response[]> {
   }
 }
 
-/** Waits until downstream has taken what was enqueued; false if the stream ended. */
-async function drained(controller: TransformStreamDefaultController<Response[]>): Promise<boolean> {
-  let delay = 0;
-  while (true) {
-    const size = controller.desiredSize;
-    if (size === null) return false;
-    if (size >= 0) return true;
-    await new Promise((resolve) => setTimeout(resolve, delay));
-    delay = Math.min(50, delay * 2 + 1);
-  }
-}
-
 /** Runs a batch into `out`; returns true when the connection must close. */
 export function dispatch(batch: Request[], ctx: CommandContext, out: Response[]): boolean {
   dispatchSome(batch, 0, ctx, out, Infinity);
@@ -103,16 +92,6 @@ export function dispatch(batch: Request[], ctx: CommandContext, out: Response[])
  * first request not run (`batch.length` when none is left).
  */
 export function dispatchSome(
-  batch: Request[],
-  start: number,
-  ctx: CommandContext,
-  out: Response[],
-  budget: number,
-): number {
-  return dispatchRange(batch, start, ctx, out, budget);
-}
-
-function dispatchRange(
   batch: Request[],
   start: number,
   ctx: CommandContext,

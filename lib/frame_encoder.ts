@@ -1,6 +1,14 @@
 import { HEADER_SIZE, RESPONSE_MAGIC } from "./binary/constants.ts";
+import { drained } from "./backpressure.ts";
 import { writeString } from "./bytes.ts";
 import type { BinaryResponse, Response } from "./messages.ts";
+
+/**
+ * A batch encoding to more than this is sent in pieces of this size, each
+ * after the previous one was taken: one reply (a text `get` of many large
+ * items) never needs a buffer of its whole size.
+ */
+export const MAX_CHUNK = 1024 * 1024;
 
 /** Size of the largest arenas output chunks are cut from; the first is 1/16 of it. */
 const ARENA_SIZE = 64 * 1024;
@@ -89,9 +97,13 @@ export class FrameEncoder extends TransformStream<Response[], Uint8Array> {
     const arena = new OutputArena();
     super({
       transform(batch, controller) {
-        const { bytes, close } = encodeBatch(batch, arena);
+        const { size, end } = measureBatch(batch);
+        const close = end < batch.length;
+        if (size > MAX_CHUNK) return streamBatch(batch, end, close, controller);
+        const bytes = fillBatch(batch, end, arena.take(size));
         if (bytes.length > 0) controller.enqueue(bytes);
         if (close) controller.terminate();
+        return undefined;
       },
     });
     this.#arena = arena;
@@ -115,24 +127,75 @@ export function encodeBatch(
   batch: Response[],
   arena?: OutputArena,
 ): { bytes: Uint8Array; close: boolean } {
+  const { size, end } = measureBatch(batch);
+  const bytes = fillBatch(batch, end, arena ? arena.take(size) : new Uint8Array(size));
+  return { bytes, close: end < batch.length };
+}
+
+/** The encoded size of a batch up to its first `"close"` (at `end`). */
+function measureBatch(batch: Response[]): { size: number; end: number } {
   let size = 0;
-  let end = batch.length;
   for (let i = 0; i < batch.length; i++) {
     const res = batch[i];
-    if (res.kind === "close") {
-      end = i;
-      break;
-    }
+    if (res.kind === "close") return { size, end: i };
     size += res.kind === "binary" ? binarySize(res) : textSize(res.parts);
   }
-  const bytes = arena ? arena.take(size) : new Uint8Array(size);
+  return { size, end: batch.length };
+}
+
+/** Encodes `batch[0..end)` into `bytes`, which is exactly its size. */
+function fillBatch(batch: Response[], end: number, bytes: Uint8Array): Uint8Array {
   let pos = 0;
   for (let i = 0; i < end; i++) {
     const res = batch[i];
     if (res.kind === "binary") pos = writeBinary(bytes, pos, res);
     else if (res.kind === "text") pos = writeParts(bytes, pos, res.parts);
   }
-  return { bytes, close: end < batch.length };
+  return bytes;
+}
+
+/** Sends an oversized batch in `MAX_CHUNK` pieces, each once the previous was taken. */
+async function streamBatch(
+  batch: Response[],
+  end: number,
+  close: boolean,
+  controller: TransformStreamDefaultController<Uint8Array>,
+): Promise<void> {
+  let piece = new Uint8Array(MAX_CHUNK);
+  let pos = 0;
+  for (const segment of segments(batch, end)) {
+    let from = 0;
+    while (from < segment.length) {
+      const n = Math.min(segment.length - from, MAX_CHUNK - pos);
+      if (typeof segment === "string") writeString(piece, pos, segment.slice(from, from + n));
+      else piece.set(segment.subarray(from, from + n), pos);
+      pos += n;
+      from += n;
+      if (pos === MAX_CHUNK) {
+        controller.enqueue(piece);
+        if (!(await drained(controller))) return;
+        piece = new Uint8Array(MAX_CHUNK);
+        pos = 0;
+      }
+    }
+  }
+  if (pos > 0) controller.enqueue(piece.subarray(0, pos));
+  if (close) controller.terminate();
+}
+
+/** The byte runs of `batch[0..end)` in order: headers, keys, values, text parts. */
+function* segments(batch: Response[], end: number): Generator<Uint8Array | string> {
+  for (let i = 0; i < end; i++) {
+    const res = batch[i];
+    if (res.kind === "text") {
+      yield* res.parts;
+    } else if (res.kind === "binary") {
+      const head = new Uint8Array(binarySize(res) - res.value.length);
+      writeBinaryHead(head, 0, res);
+      yield head;
+      yield res.value;
+    }
+  }
 }
 
 function binarySize(res: BinaryResponse): number {
@@ -158,6 +221,14 @@ function writeParts(out: Uint8Array, pos: number, parts: (string | Uint8Array)[]
 }
 
 function writeBinary(out: Uint8Array, pos: number, res: BinaryResponse): number {
+  pos = writeBinaryHead(out, pos, res);
+  if (typeof res.value === "string") return writeString(out, pos, res.value);
+  out.set(res.value, pos);
+  return pos + res.value.length;
+}
+
+/** Writes a binary response's header, extras and key (everything but the value). */
+function writeBinaryHead(out: Uint8Array, pos: number, res: BinaryResponse): number {
   const extras = res.flags !== undefined ? 4 : 0;
   const body = extras + res.key.length + res.value.length;
   out[pos] = RESPONSE_MAGIC;
@@ -177,10 +248,7 @@ function writeBinary(out: Uint8Array, pos: number, res: BinaryResponse): number 
     writeU32(out, pos, res.flags);
     pos += 4;
   }
-  pos = writeString(out, pos, res.key);
-  if (typeof res.value === "string") return writeString(out, pos, res.value);
-  out.set(res.value, pos);
-  return pos + res.value.length;
+  return writeString(out, pos, res.key);
 }
 
 function writeU32(out: Uint8Array, pos: number, n: number): void {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { encodeBatch, FrameEncoder } from "../lib/frame_encoder.ts";
+import { encodeBatch, FrameEncoder, MAX_CHUNK } from "../lib/frame_encoder.ts";
 import type { BinaryResponse, Response } from "../lib/messages.ts";
 
 const binary = (fields: Partial<BinaryResponse>): BinaryResponse => ({
@@ -103,4 +103,29 @@ Deno.test("FrameEncoder writes 64-bit CAS values above 2^32 exactly", () => {
   const cas = 2 ** 53 - 1;
   const { bytes } = encodeBatch([binary({ cas })]);
   assert.equal(new DataView(bytes.buffer).getBigUint64(16), BigInt(cas));
+});
+
+Deno.test("FrameEncoder sends a batch larger than MAX_CHUNK in pieces that join to the same bytes", async () => {
+  const value = new Uint8Array(300_000).map((_, i) => i & 0xff);
+  const batch: Response[] = [
+    { kind: "text", parts: ["VALUE a 0 300000\r\n", value, "\r\n", "VALUE b 0 300000\r\n"] },
+    { kind: "binary", opcode: 0, status: 0, opaque: 9, cas: 5, flags: 1, key: "k", value },
+    { kind: "text", parts: [value, "\r\n", "x".repeat(500_000), "END\r\n"] },
+    { kind: "binary", opcode: 0, status: 0, opaque: 10, cas: 6, key: "", value: "text body" },
+    { kind: "close" },
+  ];
+  const expected = encodeBatch(batch).bytes;
+  assert.ok(expected.length > MAX_CHUNK);
+  const chunks = await Array.fromAsync(
+    ReadableStream.from([batch]).pipeThrough(new FrameEncoder()),
+  );
+  assert.ok(chunks.length > 1);
+  assert.ok(chunks.every((c) => c.length <= MAX_CHUNK));
+  const joined = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let pos = 0;
+  for (const c of chunks) {
+    joined.set(c, pos);
+    pos += c.length;
+  }
+  assert.deepEqual(joined, expected);
 });

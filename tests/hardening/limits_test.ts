@@ -188,3 +188,32 @@ Deno.test("Server delivers every answer of a large pipelined batch once the clie
     await server.close();
   }
 });
+
+Deno.test("Server streams one huge text get reply in pieces instead of building it whole", async () => {
+  const server = await startServer({ port: 0, memoryLimitMiB: 64 });
+  try {
+    const size = 512 * 1024;
+    {
+      await using setter = await RawClient.connect(server.port);
+      await setter.send(`set big 0 0 ${size}\r\n${"a".repeat(size)}\r\n`);
+      assert.equal(await setter.readLine(), "STORED\r\n");
+    }
+    const rssBefore = Deno.memoryUsage().rss;
+    // One command line, 2,000 keys: a ~1 GiB reply the client does not read.
+    await using hog = await RawClient.connect(server.port);
+    await hog.send(`get${" big".repeat(2000)}\r\n`);
+    await new Promise((r) => setTimeout(r, 300));
+    const started = performance.now();
+    await assertAnswers(server.port, 1000);
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed < 1000, `another client waited ${elapsed} ms`);
+    const grown = Deno.memoryUsage().rss - rssBefore;
+    assert.ok(grown < 256 * 1024 * 1024, `resident memory grew ${Math.round(grown / 2 ** 20)} MiB`);
+    // The reply is intact where the client reads it.
+    assert.equal(await hog.readLine(), `VALUE big 0 ${size}\r\n`);
+    const first = await hog.readExact(size + 2);
+    assert.ok(first.every((b, i) => i >= size ? true : b === 0x61));
+  } finally {
+    await server.close();
+  }
+});
