@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { OutputArena } from "../lib/frame_encoder.ts";
 import { startServer } from "../lib/mod.ts";
-import { binaryRequest, latin1, RawClient, toLatin1, words } from "./_support/raw_client.ts";
+import {
+  binaryRequest,
+  concat,
+  latin1,
+  RawClient,
+  toLatin1,
+  words,
+} from "./_support/raw_client.ts";
 
 Deno.test("OutputArena never hands out overlapping buffers, and reuses only recycled large ones", () => {
   const arena = new OutputArena();
@@ -53,7 +60,7 @@ Deno.test("Server replies carry each key's own bytes while pipelined writes over
         frames.push(binaryRequest({ opcode: 0x0d, key: keys[(i * 7) % (i + 1)], opaque: i }));
       }
       frames.push(binaryRequest({ opcode: 0x0a, opaque: 0xffff }));
-      await bin.send(concat(frames));
+      await bin.send(concat(...frames));
       for (let i = 0; i < keys.length; i++) {
         const reply = await bin.readBinary();
         assert.equal(reply.opcode, 0x0d);
@@ -68,13 +75,3 @@ Deno.test("Server replies carry each key's own bytes while pipelined writes over
     await server.close();
   }
 });
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
-  return out;
-}

@@ -1,5 +1,6 @@
 import type { CommandContext, Session } from "../command_context.ts";
 import type { BinaryRequest, BinaryResponse, Response } from "../messages.ts";
+import { fetchItem } from "../fetch_item.ts";
 import { statReport } from "../stat_report.ts";
 import type { StoreMode } from "../store.ts";
 import { KEY_MAX_LENGTH, Op, Status, STATUS_TEXT } from "./constants.ts";
@@ -179,19 +180,9 @@ function protocolError(call: Call): void {
 
 function get(call: Call): void {
   const { req, op, ctx } = call;
-  const c = ctx.stats.c;
   const touch = op === Op.TOUCH || op === Op.GAT || op === Op.GATK;
   const withKey = op === Op.GETK || op === Op.GATK;
-  const item = touch ? ctx.store.touch(req.key, req.x0) : ctx.store.get(req.key);
-  if (touch) {
-    c.cmd_touch++;
-    if (item) c.touch_hits++;
-    else c.touch_misses++;
-  } else {
-    c.cmd_get++;
-    if (item) c.get_hits++;
-    else c.get_misses++;
-  }
+  const item = fetchItem(ctx, req.key, touch, req.x0);
   if (!item) {
     if (call.quiet) return;
     if (withKey) {

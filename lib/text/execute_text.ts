@@ -1,5 +1,6 @@
 import { checkCredentials } from "../auth_file.ts";
 import type { CommandContext } from "../command_context.ts";
+import { fetchItem } from "../fetch_item.ts";
 import type { Response } from "../messages.ts";
 import { statReport } from "../stat_report.ts";
 import type { StoreMode } from "../store.ts";
@@ -117,8 +118,6 @@ function setNoreply(call: TextCall): boolean {
 
 function get(call: TextCall, withCas: boolean, touch: boolean): void {
   const { req, ctx } = call;
-  const { store } = ctx;
-  const c = ctx.stats.c;
   const words = req.words;
   let i = 1;
   let exptime = 0;
@@ -137,16 +136,7 @@ function get(call: TextCall, withCas: boolean, touch: boolean): void {
       call.out.length = 0;
       return reply(call, "CLIENT_ERROR bad command line format");
     }
-    const item = touch ? store.touch(key, exptime) : store.get(key);
-    if (touch) {
-      c.cmd_touch++;
-      if (item) c.touch_hits++;
-      else c.touch_misses++;
-    } else {
-      c.cmd_get++;
-      if (item) c.get_hits++;
-      else c.get_misses++;
-    }
+    const item = fetchItem(ctx, key, touch, exptime);
     if (!item) continue;
     const head = withCas
       ? `VALUE ${key} ${item.flags} ${item.value.length} ${item.cas}\r\n`

@@ -5,6 +5,7 @@ import {
   type BinaryFrame,
   type BinaryReply,
   binaryRequest,
+  concat,
   latin1,
   RawClient,
   toLatin1,
@@ -46,7 +47,7 @@ async function withWire(
   };
   wire.pipeline = async (frames) => {
     const bytes = [...frames, { opcode: NOOP, opaque: 0xfeedface }].map(binaryRequest);
-    await wire.client.send(concatAll(bytes));
+    await wire.client.send(concat(...bytes));
     const replies: BinaryReply[] = [];
     while (true) {
       const reply = await wire.client.readBinary();
@@ -60,16 +61,6 @@ async function withWire(
     wire.client.close();
     await wire.server.close();
   }
-}
-
-function concatAll(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
-  return out;
 }
 
 const set = (key: string, value: string, flags = 0, exptime = 0, cas = 0n): BinaryFrame => ({

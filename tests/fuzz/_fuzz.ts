@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { binaryRequest, latin1, toLatin1, words } from "../_support/raw_client.ts";
+import { binaryRequest, concat, latin1, toLatin1, words } from "../_support/raw_client.ts";
 
 /** A small fast seeded PRNG (mulberry32). */
 export class Random {
@@ -433,7 +433,7 @@ function buildChunk(rng: Random, kind: Kind, count: number, report: FuzzReport):
     frames.push(frame);
   }
   report.framesSent += count;
-  return concatAll(frames);
+  return concat(...frames);
 }
 
 /** Sends `data`, half-closes, reads to EOF; returns bytes read. Throws if the server hangs. */
@@ -520,7 +520,7 @@ async function verifyBinary(
         }
       }
       frames.push(binaryRequest({ opcode: 0x0a, opaque: 0xffffffff }));
-      await writeAll(conn, concatAll(frames));
+      await writeAll(conn, concat(...frames));
       while (true) {
         const reply = await reader.next();
         if (reply.opaque === 0xffffffff && reply.opcode === 0x0a) break;
@@ -658,16 +658,6 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
 interface Rounds {
   min: number;
   done: boolean;
-}
-
-function concatAll(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
-  return out;
 }
 
 async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
