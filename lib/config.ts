@@ -50,7 +50,7 @@ export interface ServerOptions {
   tlsKeyFile?: string;
   /** Where log lines go. @default {console.error} */
   log?: (line: string) => void;
-  /** Time source for the store, in ms since the epoch. @default {Date.now} */
+  /** Time source for the store and deadlines, in ms since the epoch. @default {a CoarseClock: Date.now re-read every 100 ms} */
   clock?: () => number;
 }
 

@@ -1,3 +1,4 @@
+import { CoarseClock } from "./coarse_clock.ts";
 import { AuthFile } from "./auth_file.ts";
 import type { CommandContext, CommandSettings, Session } from "./command_context.ts";
 import { type ServerOptions, VERSION } from "./config.ts";
@@ -44,6 +45,7 @@ export class Server {
   #tasks = new Set<Promise<void>>();
   #nextId = 1;
   #sweeper: ReturnType<typeof setInterval>;
+  #coarseClock: CoarseClock | undefined;
   #closing: Promise<void> | undefined;
   #accepting: Promise<void>;
   #limits: ConnectionLimits;
@@ -55,7 +57,8 @@ export class Server {
 
   constructor(options: ServerOptions = {}) {
     this.#log = options.log ?? ((line) => console.error(line));
-    const clock = options.clock ?? Date.now;
+    this.#coarseClock = options.clock ? undefined : new CoarseClock();
+    const clock = options.clock ?? this.#coarseClock!.now;
     this.store = new Store({
       memoryLimit: (options.memoryLimitMiB ?? 64) * 1024 * 1024,
       maxItemSize: options.maxItemSize ?? 1024 * 1024,
@@ -126,6 +129,7 @@ export class Server {
 
   async #close(): Promise<void> {
     clearInterval(this.#sweeper);
+    this.#coarseClock?.close();
     this.#limits.close();
     try {
       this.#listener.close();

@@ -138,10 +138,12 @@ function get(call: TextCall, withCas: boolean, touch: boolean): void {
     }
     const item = fetchItem(ctx, key, touch, exptime);
     if (!item) continue;
-    const head = withCas
-      ? `VALUE ${key} ${item.flags} ${item.value.length} ${item.cas}\r\n`
-      : `VALUE ${key} ${item.flags} ${item.value.length}\r\n`;
-    parts.push(head, item.value, "\r\n");
+    // Separate parts: the key is already a flat string, and a short tail is
+    // cheaper to write than one long concatenated header.
+    const tail = withCas
+      ? ` ${item.flags} ${item.value.length} ${item.cas}\r\n`
+      : ` ${item.flags} ${item.value.length}\r\n`;
+    parts.push("VALUE ", key, tail, item.value, "\r\n");
   }
   parts.push("END\r\n");
   call.out.push({ kind: "text", parts });
