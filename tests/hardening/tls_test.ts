@@ -120,6 +120,34 @@ testWithTools("Server serves the binary protocol over TLS", [OPENSSL], async () 
   }
 });
 
+testWithTools("Server serves the text and meta protocols over TLS", [OPENSSL], async () => {
+  await using cert = await selfSigned();
+  const server = await startServer({
+    port: 0,
+    tls: true,
+    tlsCertFile: cert.certFile,
+    tlsKeyFile: cert.keyFile,
+  });
+  try {
+    const conn = await Deno.connectTls({
+      hostname: "127.0.0.1",
+      port: server.port,
+      caCerts: [cert.cert],
+    });
+    try {
+      const request = "set k 3 0 5\r\nhello\r\nget k\r\nmg k v f\r\nmn\r\n";
+      const expected = "STORED\r\nVALUE k 3 5\r\nhello\r\nEND\r\nVA 5 f3\r\nhello\r\nMN\r\n";
+      await conn.write(new TextEncoder().encode(request));
+      const reply = await readExactly(conn, expected.length);
+      assert.equal(new TextDecoder().decode(reply), expected);
+    } finally {
+      conn.close();
+    }
+  } finally {
+    await server.close();
+  }
+});
+
 testWithTools(
   "Server over TLS survives a plain-text client and a client that rejects its certificate",
   [OPENSSL],
