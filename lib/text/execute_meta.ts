@@ -284,16 +284,29 @@ function metaStore(call: TextCall, f: MetaFlags, mode: StoreMode, data: Uint8Arr
   return store.store(mode, f.key, data, f.clientFlags, f.exptime, mode === "add" ? 0 : cas);
 }
 
+/**
+ * md and ma start alike: key length, token count, then the flags; on a
+ * failure the error is answered and `undefined` returned.
+ */
+function keyAndFlags(call: TextCall): ReturnType<typeof parseFlagsOr> {
+  const words = call.req.words;
+  if (words[1].length > KEY_MAX_LENGTH) {
+    replyAlways(call, BAD_FORMAT);
+    return undefined;
+  }
+  if (tokenCount(words) > MAX_OPT_TOKENS) {
+    replyAlways(call, "CLIENT_ERROR options flags too long");
+    return undefined;
+  }
+  return parseFlagsOr(call, 2, "CLIENT_ERROR invalid or duplicate flag");
+}
+
 function metaDelete(call: TextCall): void {
   const { req, ctx } = call;
   const { store } = ctx;
   const c = ctx.stats.c;
   const words = req.words;
-  if (words[1].length > KEY_MAX_LENGTH) return replyAlways(call, BAD_FORMAT);
-  if (tokenCount(words) > MAX_OPT_TOKENS) {
-    return replyAlways(call, "CLIENT_ERROR options flags too long");
-  }
-  const f = parseFlagsOr(call, 2, "CLIENT_ERROR invalid or duplicate flag");
+  const f = keyAndFlags(call);
   if (!f) return;
   let flags = "";
   for (let i = 2; i < words.length; i++) {
@@ -326,11 +339,7 @@ function metaArithmetic(call: TextCall): void {
   const { store } = ctx;
   const c = ctx.stats.c;
   const words = req.words;
-  if (words[1].length > KEY_MAX_LENGTH) return replyAlways(call, BAD_FORMAT);
-  if (tokenCount(words) > MAX_OPT_TOKENS) {
-    return replyAlways(call, "CLIENT_ERROR options flags too long");
-  }
-  const f = parseFlagsOr(call, 2, "CLIENT_ERROR invalid or duplicate flag");
+  const f = keyAndFlags(call);
   if (!f) return;
   let incr: boolean;
   if (f.mode === "" || f.mode === "I" || f.mode === "+") incr = true;

@@ -63,6 +63,16 @@ async function selfSigned(): Promise<Certificate> {
   };
 }
 
+/** A server on port 0 serving TLS with `cert`. */
+function startTlsServer(cert: Certificate) {
+  return startServer({ port: 0, tls: true, tlsCertFile: cert.certFile, tlsKeyFile: cert.keyFile });
+}
+
+/** A TLS client trusting `cert`. */
+function connectTls(port: number, cert: Certificate): Promise<Deno.TlsConn> {
+  return Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [cert.cert] });
+}
+
 /** A minimal binary client over a TLS connection. */
 async function tlsRoundTrip(conn: Deno.TlsConn, frame: Uint8Array) {
   let done = 0;
@@ -86,18 +96,9 @@ async function readExactly(conn: Deno.Conn, n: number): Promise<Uint8Array> {
 
 testWithTools("Server serves the binary protocol over TLS", [OPENSSL], async () => {
   await using cert = await selfSigned();
-  const server = await startServer({
-    port: 0,
-    tls: true,
-    tlsCertFile: cert.certFile,
-    tlsKeyFile: cert.keyFile,
-  });
+  const server = await startTlsServer(cert);
   try {
-    const conn = await Deno.connectTls({
-      hostname: "127.0.0.1",
-      port: server.port,
-      caCerts: [cert.cert],
-    });
+    const conn = await connectTls(server.port, cert);
     try {
       const version = await tlsRoundTrip(conn, binaryRequest({ opcode: 0x0b, opaque: 1 }));
       assert.equal(version.status, 0);
@@ -122,18 +123,9 @@ testWithTools("Server serves the binary protocol over TLS", [OPENSSL], async () 
 
 testWithTools("Server serves the text and meta protocols over TLS", [OPENSSL], async () => {
   await using cert = await selfSigned();
-  const server = await startServer({
-    port: 0,
-    tls: true,
-    tlsCertFile: cert.certFile,
-    tlsKeyFile: cert.keyFile,
-  });
+  const server = await startTlsServer(cert);
   try {
-    const conn = await Deno.connectTls({
-      hostname: "127.0.0.1",
-      port: server.port,
-      caCerts: [cert.cert],
-    });
+    const conn = await connectTls(server.port, cert);
     try {
       const request = "set k 3 0 5\r\nhello\r\nget k\r\nmg k v f\r\nmn\r\n";
       const expected = "STORED\r\nVALUE k 3 5\r\nhello\r\nEND\r\nVA 5 f3\r\nhello\r\nMN\r\n";
