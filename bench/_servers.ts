@@ -4,6 +4,9 @@
  *
  * @module
  */
+import { closer, freePort, waitForPort } from "../tests/_support/child_server.ts";
+
+export { freePort };
 
 /** A server process started for a measurement. */
 export interface BenchServer extends AsyncDisposable {
@@ -28,14 +31,6 @@ export interface StartOptions {
 }
 
 const ROOT = new URL("../", import.meta.url);
-
-/** Finds a free TCP port on 127.0.0.1. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
 
 /** The command line that starts `name` on `port`. */
 export function serverCommand(
@@ -75,33 +70,8 @@ export async function startBenchServer(
     stderr: "inherit",
   })
     .spawn();
-  const deadline = Date.now() + 30_000;
-  while (true) {
-    try {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      conn.close();
-      break;
-    } catch {
-      if (Date.now() > deadline) {
-        child.kill("SIGKILL");
-        await child.status;
-        throw new Error(`${name} did not accept connections on port ${port} within 30 s`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  let closed: Promise<void> | undefined;
-  const close = () => {
-    closed ??= (async () => {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // already gone
-      }
-      await child.status;
-    })();
-    return closed;
-  };
+  await waitForPort(port, child, name, 30_000);
+  const close = closer(child);
   // taskset execs the server, so the pid is the server's own.
   return { name, port, pid: child.pid, close, [Symbol.asyncDispose]: close };
 }

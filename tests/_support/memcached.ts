@@ -3,19 +3,14 @@
  *
  * @module
  */
+import { closer, freePort, waitForPort } from "./child_server.ts";
+
+export { freePort };
 
 /** A running memcached process. */
 export interface RealMemcached extends AsyncDisposable {
   port: number;
   close(): Promise<void>;
-}
-
-/** Finds a free TCP port on 127.0.0.1. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 /**
@@ -41,36 +36,7 @@ export async function startMemcached(args: string[] = []): Promise<RealMemcached
     stdout: "null",
     stderr: "null",
   }).spawn();
-  const deadline = Date.now() + 10_000;
-  while (true) {
-    try {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      conn.close();
-      break;
-    } catch {
-      if (Date.now() > deadline) {
-        try {
-          child.kill("SIGKILL");
-        } catch {
-          // already exited
-        }
-        await child.status;
-        throw new Error(`memcached did not accept connections on port ${port} within 10 s`);
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-  let closed: Promise<void> | undefined;
-  const close = () => {
-    closed ??= (async () => {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // already gone
-      }
-      await child.status;
-    })();
-    return closed;
-  };
+  await waitForPort(port, child, "memcached", 10_000);
+  const close = closer(child);
   return { port, close, [Symbol.asyncDispose]: close };
 }

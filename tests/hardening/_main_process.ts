@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { freePort } from "../_support/memcached.ts";
+import { freePort, stop, waitForPort } from "../_support/child_server.ts";
 
 /** A running `main.ts`. */
 export interface MainProcess extends AsyncDisposable {
@@ -39,32 +39,13 @@ export async function startMain(
     stderr: "piped",
   }).spawn();
   const stderr = new Response(child.stderr).text();
-  const deadline = Date.now() + 15_000;
-  while (true) {
-    try {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      conn.close();
-      break;
-    } catch {
-      if (Date.now() > deadline) {
-        child.kill("SIGKILL");
-        await child.status;
-        throw new Error(`main.ts did not listen on ${port} within 15 s: ${await stderr}`);
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
+  await waitForPort(port, child, "main.ts", 15_000, () => stderr);
   return {
     port,
     child,
     stderr: () => stderr,
     async [Symbol.asyncDispose]() {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // already exited
-      }
-      await child.status;
+      await stop(child, "SIGKILL");
       await stderr;
     },
   };
