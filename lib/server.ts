@@ -51,9 +51,8 @@ export class Server {
   #limits: ConnectionLimits;
   #maxPendingOutput: number;
   #graceMs: number;
-  /** Resolves (to null, an end of stream) when the server stops reading requests. */
-  #stopReading: Promise<null>;
-  #stop!: () => void;
+  /** One per live connection: ends its reads (graceful shutdown). */
+  #stopReaders = new Set<() => void>();
 
   constructor(options: ServerOptions = {}) {
     this.#log = options.log ?? ((line) => console.error(line));
@@ -95,7 +94,6 @@ export class Server {
     });
     this.#maxPendingOutput = options.maxPendingOutput ?? 1024 * 1024;
     this.#graceMs = options.shutdownGraceMs ?? 3000;
-    this.#stopReading = new Promise((resolve) => this.#stop = () => resolve(null));
     this.#sweeper = setInterval(() => this.store.sweep(10_000), SWEEP_INTERVAL_MS);
     Deno.unrefTimer(this.#sweeper as unknown as number);
     this.#accepting = this.#acceptLoop();
@@ -137,7 +135,7 @@ export class Server {
       // already closed
     }
     await this.#accepting;
-    this.#stop();
+    for (const stop of this.#stopReaders) stop();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<void>((resolve) => timer = setTimeout(resolve, this.#graceMs));
     await Promise.race([Promise.allSettled(this.#tasks), grace]);
@@ -206,7 +204,8 @@ export class Server {
       this.#log(`<${session.id} new auto-negotiating client connection`);
     }
     const limited = this.#limits.add(() => closeQuietly(conn));
-    const duplex = this.#duplex(conn, limited);
+    const { duplex, stop } = this.#duplex(conn, limited);
+    this.#stopReaders.add(stop);
     const encoder = new FrameEncoder();
     try {
       await connReadable(duplex, { onRead: (n) => c.bytes_read += n })
@@ -230,22 +229,33 @@ export class Server {
       }
     } finally {
       limited.remove();
+      this.#stopReaders.delete(stop);
     }
     if (this.#settings.verbose > 1) this.#log(`<${session.id} connection closed.`);
   }
 
-  /** The connection as the streams see it: reads end when the server stops reading. */
-  #duplex(conn: Deno.Conn, limited: LimitedConnection): Duplex {
-    const stop = this.#stopReading;
+  /**
+   * The connection as the streams see it, and a `stop()` that ends its reads
+   * (the pending one resolves as end of stream) while writes go on.
+   */
+  #duplex(conn: Deno.Conn, limited: LimitedConnection): { duplex: Duplex; stop: () => void } {
     let stopped = false;
-    stop.then(() => stopped = true);
-    return {
+    let pending: ((n: null) => void) | undefined;
+    const stop = () => {
+      stopped = true;
+      pending?.(null);
+      pending = undefined;
+    };
+    const duplex: Duplex = {
       read(p) {
-        if (stopped) return stop;
-        const read = conn.read(p);
-        // After a stop the read is abandoned; it fails once the connection closes.
-        read.catch(() => {});
-        return Promise.race([read, stop]);
+        if (stopped) return Promise.resolve(null);
+        // After a stop the read is abandoned; it settles once the connection closes.
+        return new Promise((resolve, reject) => {
+          pending = resolve;
+          conn.read(p).then(resolve, reject).finally(() => {
+            if (pending === resolve) pending = undefined;
+          });
+        });
       },
       async write(p) {
         limited.writing(true);
@@ -256,6 +266,7 @@ export class Server {
         }
       },
     };
+    return { duplex, stop };
   }
 }
 
