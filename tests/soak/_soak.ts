@@ -14,13 +14,13 @@ import { startMain } from "../hardening/_main_process.ts";
 /**
  * Deno's runtime (~40 MiB at start), V8 heap growth under load and 200
  * connection pipelines, on top of the item memory. Measured peaks with
- * `-m 64` over ten runs: 188–331 MiB. Of that, after a forced GC the JS heap
- * holds ~60 MiB and ArrayBuffers ~45 MiB; the rest is garbage not yet
- * collected and pages the allocator keeps (RSS does not shrink after a
- * burst). memcached holds ~70 MiB for the same load: this overhead is the
- * runtime's price, stated rather than hidden.
+ * `-m 64`: 191–204 MiB over five runs since a per-read leak was fixed
+ * (188–331 MiB before it). What is above the items is the JS heap, buffers
+ * not yet collected, and pages the allocator keeps (RSS does not shrink
+ * after a burst). memcached holds ~70 MiB for the same load: this overhead
+ * is the runtime's price, stated rather than hidden.
  */
-export const RSS_OVERHEAD_MIB = 320;
+export const RSS_OVERHEAD_MIB = 256;
 
 /** Options of {@linkcode runSoak}. */
 export interface SoakOptions {

@@ -1,7 +1,7 @@
 /**
  * The short soak run in `deno test`: 200 connections for 12 s against
  * `main.ts -M -m 64`; zero protocol errors, every acknowledged write reads
- * back, the server's resident memory within 64 MiB of items plus 320 MiB of
+ * back, the server's resident memory within 64 MiB of items plus 256 MiB of
  * runtime overhead, and a clean exit on SIGTERM.
  */
 import assert from "node:assert/strict";
