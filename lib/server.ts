@@ -252,8 +252,12 @@ export class Server {
         // After a stop the read is abandoned; it settles once the connection closes.
         return new Promise((resolve, reject) => {
           pending = resolve;
-          conn.read(p).then(resolve, reject).finally(() => {
+          conn.read(p).then((n) => {
             if (pending === resolve) pending = undefined;
+            resolve(n);
+          }, (err) => {
+            if (pending === resolve) pending = undefined;
+            reject(err);
           });
         });
       },
