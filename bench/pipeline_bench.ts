@@ -14,6 +14,7 @@ import { FrameEncoder } from "../lib/frame_encoder.ts";
 import { RwLock } from "../lib/rw_lock.ts";
 import { Stats } from "../lib/stats.ts";
 import { Store } from "../lib/store.ts";
+import { concat } from "../tests/_support/raw_client.ts";
 
 const KEYS = 1000;
 const key = (i: number) => `key:${String(i).padStart(60, "0")}`; // 64 bytes, like memaslap
@@ -25,16 +26,6 @@ function binaryFrame(opcode: number, k: string): Uint8Array {
   out[3] = k.length;
   out[11] = k.length;
   for (let j = 0; j < k.length; j++) out[24 + j] = k.charCodeAt(j);
-  return out;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let pos = 0;
-  for (const p of parts) {
-    out.set(p, pos);
-    pos += p.length;
-  }
   return out;
 }
 
@@ -109,7 +100,7 @@ async function run(reads: Uint8Array[]): Promise<void> {
 const ROUNDS = 100;
 const binGets = Array.from({ length: ROUNDS }, (_, i) => binaryFrame(0x00, key(i % KEYS)));
 const binMget = Array.from({ length: ROUNDS }, (_, r) =>
-  concat([
+  concat(...[
     ...Array.from({ length: 50 }, (_, i) => binaryFrame(0x0d, key((r * 50 + i) % KEYS))),
     binaryFrame(0x0a, ""),
   ]));

@@ -7,6 +7,7 @@
  * generator. CAS values are compared as they are: both servers start fresh
  * and spend CAS ids the same way.
  */
+import { prng } from "./_support/prng.ts";
 import assert from "node:assert/strict";
 import { startServer } from "../lib/mod.ts";
 import { startMemcached } from "./_support/memcached.ts";
@@ -17,18 +18,6 @@ import { MEMCACHED, testWithTools } from "./_support/tools.ts";
 const COMMANDS = Number(Deno.env.get("DIFF_COMMANDS") ?? 3000);
 /** Added to every seed; set DIFF_SEED to explore other sequences. */
 const SEED = Number(Deno.env.get("DIFF_SEED") ?? 0);
-
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Gen {
   #rand: () => number;

@@ -5,19 +5,10 @@
  *
  * @module
  */
+import { prng } from "../_support/prng.ts";
 import { type BinaryReply, binaryRequest, RawClient, words } from "../_support/raw_client.ts";
 
-/** A small, fast, seeded PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng };
 
 /** One write to the socket: frames sent together, and whether the last closes. */
 export interface Batch {

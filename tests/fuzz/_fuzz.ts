@@ -10,22 +10,16 @@
  *
  * @module
  */
+import { prng } from "../_support/prng.ts";
 import { binaryRequest, concat, latin1, toLatin1, words } from "../_support/raw_client.ts";
 
-/** A small fast seeded PRNG (mulberry32). */
+/** Seeded random choices over {@linkcode prng}. */
 export class Random {
-  #state: number;
+  /** A float in [0, 1). */
+  readonly next: () => number;
 
   constructor(seed: number) {
-    this.#state = seed >>> 0;
-  }
-
-  /** A float in [0, 1). */
-  next(): number {
-    let t = (this.#state = (this.#state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = prng(seed);
   }
 
   /** An integer in [0, n). */
