@@ -1,0 +1,239 @@
+/**
+ * A held share of a {@linkcode SharedRwLock}; release it once, or let
+ * `using` release it at the end of the scope.
+ */
+export interface SharedRwLockGuard extends Disposable {
+  /** Releases the share. Releasing twice does nothing. */
+  release(): void;
+}
+
+// Int32 places of the lock word.
+/** Next ticket to hand out. */
+const USERS = 0;
+/** Readers may enter while their ticket equals this. */
+const READ = 1;
+/** Writers may enter while their ticket equals this; counts finished turns. */
+const WRITE = 2;
+/** 1 while a writer holds the lock (for `writing` only). */
+const WRITER = 3;
+const INTS = 4;
+
+/** Pending `Atomics.waitAsync` calls in this thread, and the timer that keeps it alive meanwhile. */
+let pendingWaits = 0;
+let keepAlive: ReturnType<typeof setInterval> | undefined;
+
+/** Ends a turn (module-private: for the guards). */
+let finishTurn: (lock: SharedRwLock, write: boolean) => void;
+
+/**
+ * A writer-preferring read/write lock over a few integers in shared memory,
+ * usable from every worker that was given its {@linkcode SharedRwLock.buffer}.
+ *
+ * Any number of readers hold it together; a writer holds it alone. It is a
+ * ticket lock: each caller takes the next ticket and is served in ticket
+ * order, so waiters are served first come, first served, and a waiting
+ * writer stops every reader that arrives after it (writers never starve).
+ * Consecutive readers are served together.
+ *
+ * {@linkcode SharedRwLock.tryRead} and {@linkcode SharedRwLock.tryWrite}
+ * are synchronous fast paths (a compare-and-exchange, no Promise).
+ * {@linkcode SharedRwLock.read} and {@linkcode SharedRwLock.write} wait
+ * with `Atomics.waitAsync`, so the event loop keeps running (and is kept
+ * alive while they wait); `readSync`/`writeSync` block the thread with
+ * `Atomics.wait`. A caller that took a ticket always gets its turn and must
+ * release it, whatever happened meanwhile: everyone behind it waits.
+ *
+ * @example Usage
+ * ```ts
+ * import { SharedRwLock } from "./shared_rw_lock.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const lock = new SharedRwLock();
+ * const other = new SharedRwLock(lock.buffer); // as a worker would attach
+ * {
+ *   using _write = await lock.write();
+ *   assert(other.tryRead() === undefined); // readers wait for the writer
+ * }
+ * const read = other.tryRead();
+ * assert(read !== undefined);
+ * read.release();
+ * ```
+ */
+export class SharedRwLock {
+  #a: Int32Array<SharedArrayBuffer>;
+
+  static {
+    finishTurn = (lock, write) => lock.#finish(write);
+  }
+
+  /** Attaches to the lock in `buffer`, or makes a new lock. */
+  constructor(buffer: SharedArrayBuffer = new SharedArrayBuffer(INTS * 4)) {
+    this.#a = new Int32Array(buffer, 0, INTS);
+  }
+
+  /** The shared memory of the lock, to hand to another worker. */
+  get buffer(): SharedArrayBuffer {
+    return this.#a.buffer;
+  }
+
+  /** Number of readers holding the lock now. */
+  get readers(): number {
+    return (Atomics.load(this.#a, READ) - Atomics.load(this.#a, WRITE)) | 0;
+  }
+
+  /** Whether a writer holds the lock now. */
+  get writing(): boolean {
+    return Atomics.load(this.#a, WRITER) === 1;
+  }
+
+  /** Number of callers waiting for the lock. */
+  get waiting(): number {
+    const taken = (Atomics.load(this.#a, USERS) - Atomics.load(this.#a, WRITE)) | 0;
+    return taken - this.readers - (this.writing ? 1 : 0);
+  }
+
+  /**
+   * Takes a read share at once when no writer holds or awaits the lock.
+   *
+   * @returns A guard, or `undefined` when the caller would have to wait.
+   */
+  tryRead(): SharedRwLockGuard | undefined {
+    const a = this.#a;
+    const read = Atomics.load(a, READ);
+    if (Atomics.compareExchange(a, USERS, read, (read + 1) | 0) !== read) return undefined;
+    this.#advance(READ);
+    return new Guard(this, false);
+  }
+
+  /**
+   * Takes the lock for writing at once when nobody holds or awaits it.
+   *
+   * @returns A guard, or `undefined` when the caller would have to wait.
+   */
+  tryWrite(): SharedRwLockGuard | undefined {
+    const a = this.#a;
+    const write = Atomics.load(a, WRITE);
+    if (Atomics.compareExchange(a, USERS, write, (write + 1) | 0) !== write) return undefined;
+    Atomics.store(a, WRITER, 1);
+    return new Guard(this, true);
+  }
+
+  /** Waits for a read share, behind every earlier waiter, without blocking the thread. */
+  read(): Promise<SharedRwLockGuard> {
+    const guard = this.tryRead();
+    if (guard) return Promise.resolve(guard);
+    return this.#readAsync(Atomics.add(this.#a, USERS, 1));
+  }
+
+  /** Waits for the lock alone, behind every earlier waiter, without blocking the thread. */
+  write(): Promise<SharedRwLockGuard> {
+    const guard = this.tryWrite();
+    if (guard) return Promise.resolve(guard);
+    return this.#writeAsync(Atomics.add(this.#a, USERS, 1));
+  }
+
+  /** Blocks the thread until it holds a read share. */
+  readSync(): SharedRwLockGuard {
+    const guard = this.tryRead();
+    if (guard) return guard;
+    const ticket = Atomics.add(this.#a, USERS, 1);
+    this.#block(READ, ticket);
+    return this.#enterRead();
+  }
+
+  /** Blocks the thread until it holds the lock alone. */
+  writeSync(): SharedRwLockGuard {
+    const guard = this.tryWrite();
+    if (guard) return guard;
+    const ticket = Atomics.add(this.#a, USERS, 1);
+    this.#block(WRITE, ticket);
+    return this.#enterWrite();
+  }
+
+  #finish(write: boolean): void {
+    if (write) Atomics.store(this.#a, WRITER, 0);
+    this.#advance(WRITE);
+    if (write) this.#advance(READ);
+  }
+
+  /**
+   * Moves a serving counter on and wakes its waiters, if any can exist: a
+   * waiter took its ticket before it waits, so with no ticket handed out
+   * past the new value, nobody waits for it (and anyone who takes one later
+   * sees the new value before waiting).
+   */
+  #advance(index: number): void {
+    const a = this.#a;
+    const value = (Atomics.add(a, index, 1) + 1) | 0;
+    if (Atomics.load(a, USERS) !== value) Atomics.notify(a, index);
+  }
+
+  async #readAsync(ticket: number): Promise<SharedRwLockGuard> {
+    await this.#wait(READ, ticket);
+    return this.#enterRead();
+  }
+
+  async #writeAsync(ticket: number): Promise<SharedRwLockGuard> {
+    await this.#wait(WRITE, ticket);
+    return this.#enterWrite();
+  }
+
+  #enterRead(): SharedRwLockGuard {
+    this.#advance(READ); // the next ticket may be a waiting reader
+    return new Guard(this, false);
+  }
+
+  #enterWrite(): SharedRwLockGuard {
+    Atomics.store(this.#a, WRITER, 1);
+    return new Guard(this, true);
+  }
+
+  /** Waits, without blocking, until the counter at `index` reaches `ticket`. */
+  async #wait(index: number, ticket: number): Promise<void> {
+    const a = this.#a;
+    for (;;) {
+      const now = Atomics.load(a, index);
+      if (now === ticket) return;
+      const result = Atomics.waitAsync(a, index, now);
+      if (!result.async) continue;
+      if (pendingWaits++ === 0) keepAlive = setInterval(() => {}, 1 << 30);
+      try {
+        await result.value;
+      } finally {
+        if (--pendingWaits === 0) clearInterval(keepAlive);
+      }
+    }
+  }
+
+  /** Blocks until the counter at `index` reaches `ticket`. */
+  #block(index: number, ticket: number): void {
+    const a = this.#a;
+    for (;;) {
+      const now = Atomics.load(a, index);
+      if (now === ticket) return;
+      Atomics.wait(a, index, now);
+    }
+  }
+}
+
+/** A held share: releases its turn once. */
+class Guard implements SharedRwLockGuard {
+  #lock: SharedRwLock | undefined;
+  #write: boolean;
+
+  constructor(lock: SharedRwLock, write: boolean) {
+    this.#lock = lock;
+    this.#write = write;
+  }
+
+  release(): void {
+    const lock = this.#lock;
+    if (!lock) return;
+    this.#lock = undefined;
+    finishTurn(lock, this.#write);
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
+}

@@ -1,0 +1,203 @@
+import assert from "node:assert/strict";
+import { SharedRwLock } from "../lib/shared_rw_lock.ts";
+import {
+  PATTERN_AT,
+  PATTERN_BYTES,
+  READERS,
+  type Task,
+  VIOLATIONS,
+  WRITERS,
+} from "./_support/shared_worker.ts";
+import { runTasks, startWorker, until, within } from "./_support/workers.ts";
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+Deno.test("SharedRwLock tryRead and tryWrite take a free lock synchronously", () => {
+  const lock = new SharedRwLock();
+  const a = lock.tryRead();
+  const b = lock.tryRead();
+  assert.ok(a && b);
+  assert.equal(lock.readers, 2);
+  assert.equal(lock.tryWrite(), undefined, "no writer while readers hold it");
+  a.release();
+  b.release();
+  const w = lock.tryWrite();
+  assert.ok(w);
+  assert.ok(lock.writing);
+  assert.equal(lock.tryRead(), undefined);
+  assert.equal(lock.tryWrite(), undefined);
+  w.release();
+  assert.ok(!lock.writing);
+  assert.equal(lock.waiting, 0);
+});
+
+Deno.test("SharedRwLock read() resolves at once when free, without waiting a turn", async () => {
+  const lock = new SharedRwLock();
+  const pending = lock.read();
+  assert.equal(lock.readers, 1, "the share is taken before any await");
+  (await pending).release();
+  assert.equal(lock.readers, 0);
+  const writing = lock.write();
+  assert.ok(lock.writing);
+  (await writing).release();
+});
+
+Deno.test("SharedRwLock serves waiters first in, first out", async () => {
+  const lock = new SharedRwLock();
+  const order: string[] = [];
+  const first = lock.tryWrite()!;
+  const waiters = [
+    lock.write().then((g) => (order.push("w1"), g.release())),
+    lock.read().then((g) => (order.push("r1"), g.release())),
+    lock.write().then((g) => (order.push("w2"), g.release())),
+    lock.read().then((g) => (order.push("r2"), g.release())),
+  ];
+  assert.equal(lock.waiting, 4);
+  first.release();
+  await within(Promise.all(waiters), "the waiters");
+  assert.deepEqual(order, ["w1", "r1", "w2", "r2"]);
+  assert.equal(lock.waiting, 0);
+});
+
+Deno.test("SharedRwLock lets consecutive waiting readers in together", async () => {
+  const lock = new SharedRwLock();
+  const w = lock.tryWrite()!;
+  const r1 = lock.read();
+  const r2 = lock.read();
+  w.release();
+  const [g1, g2] = await within(Promise.all([r1, r2]), "both readers");
+  assert.equal(lock.readers, 2);
+  g1.release();
+  g2.release();
+});
+
+Deno.test("SharedRwLock: a waiting writer blocks readers that come after it", async () => {
+  const lock = new SharedRwLock();
+  const reader = lock.tryRead()!;
+  let writing = false;
+  const writer = lock.write().then((g) => {
+    writing = true;
+    return g;
+  });
+  assert.equal(lock.tryRead(), undefined, "a new reader must queue behind the writer");
+  let lateReader = false;
+  const late = lock.read().then((g) => {
+    lateReader = true;
+    assert.ok(!lock.writing);
+    g.release();
+  });
+  await tick();
+  assert.ok(!writing && !lateReader);
+  reader.release();
+  const w = await within(writer, "the writer");
+  assert.ok(writing);
+  await tick();
+  assert.ok(!lateReader, "the late reader waits for the writer to finish");
+  w.release();
+  await within(late, "the late reader");
+  assert.ok(lateReader);
+});
+
+Deno.test("SharedRwLock releases with `using`, and releasing twice does nothing", async () => {
+  const lock = new SharedRwLock();
+  {
+    using _w = await lock.write();
+    assert.ok(lock.writing);
+  }
+  assert.ok(!lock.writing);
+  {
+    using _r = lock.tryRead()!;
+    assert.equal(lock.readers, 1);
+  }
+  assert.equal(lock.readers, 0);
+  const g = lock.tryRead()!;
+  g.release();
+  g.release();
+  assert.equal(lock.readers, 0);
+  assert.ok(lock.tryWrite(), "a double release must not hand out an extra turn");
+});
+
+Deno.test("SharedRwLock keeps a writer alone across awaits while readers queue in order", async () => {
+  const lock = new SharedRwLock();
+  const log: string[] = [];
+  const writer = (async () => {
+    using _w = await lock.write();
+    log.push("write start");
+    await tick();
+    await tick();
+    log.push("write end");
+  })();
+  const readers = [1, 2, 3].map(async (n) => {
+    using _r = await lock.read();
+    log.push(`read ${n}`);
+  });
+  await within(Promise.all([writer, ...readers]), "the writer and readers");
+  assert.deepEqual(log, ["write start", "write end", "read 1", "read 2", "read 3"]);
+});
+
+Deno.test("SharedRwLock counters wrap around without losing turns", () => {
+  const lock = new SharedRwLock();
+  const words = new Int32Array(lock.buffer);
+  words.fill(0x7fff_fffe, 0, 3); // every ticket counter two short of overflow
+  for (let i = 0; i < 5; i++) {
+    const r1 = lock.tryRead()!;
+    const r2 = lock.tryRead()!;
+    assert.equal(lock.readers, 2);
+    r1.release();
+    r2.release();
+    const w = lock.tryWrite();
+    assert.ok(w, `turn ${i}`);
+    w.release();
+  }
+});
+
+Deno.test("SharedRwLock keeps writers alone and readers together across 4 workers", async () => {
+  const lock = new SharedRwLock();
+  const state = new SharedArrayBuffer(PATTERN_AT + PATTERN_BYTES);
+  const tasks: Task[] = [0, 1, 2, 3].map((id) => ({
+    kind: "exclusion",
+    id,
+    lock: lock.buffer,
+    state,
+    rounds: 500,
+  }));
+  const turns = await within(runTasks(tasks), "the workers", 60_000);
+  const counters = new Int32Array(state, 0, 16);
+  assert.equal(
+    counters[VIOLATIONS],
+    0,
+    "a writer shared the lock, or a reader saw a mixed pattern",
+  );
+  assert.equal(counters[READERS] + counters[WRITERS], 0);
+  assert.ok(turns.every((n) => n > 0));
+  assert.equal(lock.waiting + lock.readers, 0);
+});
+
+Deno.test("SharedRwLock across workers: a reader arriving after a waiting writer enters after it", async () => {
+  const lock = new SharedRwLock();
+  const log = new Int32Array(new SharedArrayBuffer(64));
+  const workers = [1, 2, 3, 4].map(() => startWorker());
+  try {
+    workers.forEach((w, i) =>
+      w.send({ kind: "queue", id: i + 1, lock: lock.buffer, state: log.buffer })
+    );
+    for (const w of workers) await w.answer(); // ready
+    const held = lock.tryRead()!; // a reader holds the lock
+    const queued = ["write", "read", "write", "read"];
+    for (const [i, mode] of queued.entries()) {
+      workers[i].send(mode);
+      await until(() => lock.waiting === i + 1, `worker ${i + 1} queues`);
+    }
+    assert.equal(Atomics.load(log, 0), 0, "worker 2 (a reader) waits behind worker 1 (a writer)");
+    held.release();
+    for (let i = 0; i < 4; i++) {
+      await until(() => Atomics.load(log, 0) === i + 1, `worker ${i + 1} enters`);
+      assert.deepEqual([...log.subarray(1, 2 + i)], [1, 2, 3, 4].slice(0, i + 1));
+      workers[i].send("release");
+      await workers[i].answer();
+    }
+    assert.equal(lock.waiting + lock.readers, 0);
+  } finally {
+    for (const w of workers) w[Symbol.dispose]();
+  }
+});
