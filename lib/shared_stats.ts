@@ -1,0 +1,180 @@
+import type { StatCounters } from "./stats.ts";
+
+/** The counters, in the order they sit in each worker's block. */
+const NAMES: readonly (keyof StatCounters)[] = [
+  "curr_connections",
+  "total_connections",
+  "rejected_connections",
+  "connection_structures",
+  "cmd_get",
+  "cmd_set",
+  "cmd_flush",
+  "cmd_touch",
+  "cmd_meta",
+  "get_hits",
+  "get_misses",
+  "get_expired",
+  "get_flushed",
+  "delete_misses",
+  "delete_hits",
+  "incr_misses",
+  "incr_hits",
+  "decr_misses",
+  "decr_hits",
+  "cas_misses",
+  "cas_hits",
+  "cas_badval",
+  "touch_hits",
+  "touch_misses",
+  "store_too_large",
+  "store_no_memory",
+  "auth_cmds",
+  "auth_errors",
+  "idle_kicks",
+  "bytes_read",
+  "bytes_written",
+];
+
+/** Counters that `stats reset` does not clear. */
+const KEPT = new Set<keyof StatCounters>(["curr_connections", "connection_structures"]);
+
+/** Float64s per block: the counters, rounded up to whole 64-byte lines (no false sharing). */
+const BLOCK = Math.ceil(NAMES.length / 8) * 8;
+
+// Server-wide int32s, after the blocks.
+/** Open connections over all workers, kept with Atomics for the `-c` limit. */
+const CONNECTIONS = 0;
+/** Unix seconds the server started. */
+const STARTED_AT = 1;
+const INTS = 16;
+
+/** Options of {@linkcode SharedStats.allocate}. */
+export interface SharedStatsOptions {
+  /** Number of workers (each gets a block). */
+  workers: number;
+  /** Unix seconds the server started. */
+  startedAt: number;
+}
+
+/** One worker's counters, each a property over its block of shared memory. */
+type CounterBlock = StatCounters;
+
+/**
+ * Server-wide statistics in one `SharedArrayBuffer`, laid out for workers:
+ * each worker has a block of counters with memcached's names that only it
+ * writes (plain increments, `stats.c.cmd_get++`), `totals()` sums the
+ * blocks, and `stats reset` records a baseline that totals subtract. The
+ * count of open connections over all workers is kept apart with `Atomics`,
+ * so that `-c` limits the total. Later stats extend `NAMES`.
+ *
+ * Counters are float64s: one writer each, and on the 64-bit targets V8
+ * runs on, an aligned float64 load or store is one instruction, so a reader
+ * summing the blocks sees each counter's old or new value, never a mix.
+ *
+ * @example Usage
+ * ```ts
+ * import { SharedStats } from "./shared_stats.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const buffer = SharedStats.allocate({ workers: 2, startedAt: 1_700_000_000 });
+ * const first = new SharedStats(buffer, 0);
+ * const second = new SharedStats(buffer, 1); // in another worker
+ * first.c.cmd_get++;
+ * second.c.cmd_get += 2;
+ * assert.equal(first.totals().cmd_get, 3);
+ * first.reset();
+ * assert.equal(second.totals().cmd_get, 0);
+ * ```
+ */
+export class SharedStats {
+  /** This worker's counters: increment them directly. */
+  readonly c: CounterBlock;
+  #f: Float64Array<SharedArrayBuffer>;
+  #i: Int32Array<SharedArrayBuffer>;
+  #workers: number;
+
+  /** Makes the shared memory for `workers` blocks. */
+  static allocate(options: SharedStatsOptions): SharedArrayBuffer {
+    const buffer = new SharedArrayBuffer((options.workers + 1) * BLOCK * 8 + INTS * 4);
+    new Int32Array(buffer, (options.workers + 1) * BLOCK * 8, INTS)[STARTED_AT] = options
+      .startedAt;
+    return buffer;
+  }
+
+  /** Attaches worker number `worker` to the stats in `buffer`. */
+  constructor(buffer: SharedArrayBuffer, worker: number) {
+    const ints = INTS * 4;
+    this.#workers = (buffer.byteLength - ints) / (BLOCK * 8) - 1;
+    if (!Number.isInteger(this.#workers) || worker < 0 || worker >= this.#workers) {
+      throw new RangeError(`Worker ${worker} has no block in these stats`);
+    }
+    this.#f = new Float64Array(buffer, 0, (this.#workers + 1) * BLOCK);
+    this.#i = new Int32Array(buffer, (this.#workers + 1) * BLOCK * 8, INTS);
+    this.c = blockOf(this.#f, worker * BLOCK);
+  }
+
+  /** Unix seconds the server started. */
+  get startedAt(): number {
+    return this.#i[STARTED_AT];
+  }
+
+  /** Number of workers sharing these stats. */
+  get workers(): number {
+    return this.#workers;
+  }
+
+  /** Open connections over all workers. */
+  get connections(): number {
+    return Atomics.load(this.#i, CONNECTIONS);
+  }
+
+  /** Counts a new connection if the total stays within `limit`; false when it would not. */
+  admit(limit: number): boolean {
+    if (Atomics.add(this.#i, CONNECTIONS, 1) < limit) return true;
+    Atomics.sub(this.#i, CONNECTIONS, 1);
+    return false;
+  }
+
+  /** Counts a connection admitted earlier as closed. */
+  leave(): void {
+    Atomics.sub(this.#i, CONNECTIONS, 1);
+  }
+
+  /** The counters summed over every worker, less what `reset` cleared. */
+  totals(): StatCounters {
+    const f = this.#f;
+    const base = this.#workers * BLOCK;
+    const out = {} as StatCounters;
+    for (let n = 0; n < NAMES.length; n++) {
+      let sum = -f[base + n];
+      for (let w = 0; w < this.#workers; w++) sum += f[w * BLOCK + n];
+      out[NAMES[n]] = sum;
+    }
+    return out;
+  }
+
+  /** Clears the counters as `stats reset` does, for every worker. */
+  reset(): void {
+    const f = this.#f;
+    const base = this.#workers * BLOCK;
+    for (let n = 0; n < NAMES.length; n++) {
+      if (KEPT.has(NAMES[n])) continue;
+      let sum = 0;
+      for (let w = 0; w < this.#workers; w++) sum += f[w * BLOCK + n];
+      f[base + n] = sum;
+    }
+  }
+}
+
+/** An object whose properties read and write the counters of the block at `start`. */
+function blockOf(f: Float64Array, start: number): CounterBlock {
+  const block = {} as CounterBlock;
+  NAMES.forEach((name, n) => {
+    Object.defineProperty(block, name, {
+      get: () => f[start + n],
+      set: (value: number) => f[start + n] = value,
+      enumerable: true,
+    });
+  });
+  return block;
+}
