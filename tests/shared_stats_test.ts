@@ -43,7 +43,7 @@ Deno.test("SharedStats across 4 workers: totals are exact and the limit is never
     stats: buffer,
     state,
     rounds: 5000,
-    limit: 5,
+    limit: 3,
   }));
   const admitted = await within(runTasks(tasks), "the workers", 60_000);
   const stats = new SharedStats(buffer, 0);

@@ -136,8 +136,8 @@ function queue(task: Extract<Task, { kind: "queue" }>): Promise<number> {
 }
 
 /**
- * Counts `rounds` gets and bytes in its own block, and admits up to two
- * connections per round under a server-wide limit, counting those held in
+ * Counts `rounds` gets and bytes in its own block, and admits up to `limit`
+ * connections per round under that server-wide limit, counting those held in
  * `state` (HELD) to catch the limit passed (VIOLATIONS); returns how many
  * it admitted.
  */
@@ -149,7 +149,7 @@ function stats(task: Extract<Task, { kind: "stats" }>): number {
     stats.c.cmd_get++;
     stats.c.bytes_read += 3;
     let held = 0;
-    for (let i = 0; i < 2; i++) {
+    for (let i = 0; i < task.limit; i++) {
       if (!stats.admit(task.limit)) continue;
       held++;
       if (Atomics.add(counters, HELD, 1) >= task.limit) Atomics.add(counters, VIOLATIONS, 1);

@@ -15,7 +15,9 @@ import { bytes, hit, str, T0 } from "./_clocked.ts";
 const WORKERS = 4;
 
 function setUp() {
-  const store = Store.create({ now: T0, memoryLimit: 64 * 1024 * 1024 });
+  // Small segments: a rewritten 256 KiB value frees whole segments, which the
+  // next write takes at once, so a read that raced a write would see it.
+  const store = Store.create({ now: T0, memoryLimit: 64 * 1024 * 1024, segmentSize: 64 * 1024 });
   const lock = new SharedRwLock();
   const tasks = (race: Race, rounds: number): Task[] =>
     Array.from({ length: WORKERS }, (_, id) => ({
