@@ -40,7 +40,7 @@ let finishTurn: (lock: SharedRwLock, write: boolean) => void;
  * {@linkcode SharedRwLock.read} and {@linkcode SharedRwLock.write} wait
  * with `Atomics.waitAsync`, so the event loop keeps running (and is kept
  * alive while they wait); `readSync`/`writeSync` block the thread with
- * `Atomics.wait`. A caller that took a ticket always gets its turn and must
+ * `Atomics.wait`. Both poll for about 2 µs first, since turns are short. A caller that took a ticket always gets its turn and must
  * release it, whatever happened meanwhile: everyone behind it waits.
  *
  * @example Usage
@@ -191,6 +191,7 @@ export class SharedRwLock {
   /** Waits, without blocking, until the counter at `index` reaches `ticket`. */
   async #wait(index: number, ticket: number): Promise<void> {
     const a = this.#a;
+    if (spin(a, index, ticket)) return;
     for (;;) {
       const now = Atomics.load(a, index);
       if (now === ticket) return;
@@ -208,12 +209,24 @@ export class SharedRwLock {
   /** Blocks until the counter at `index` reaches `ticket`. */
   #block(index: number, ticket: number): void {
     const a = this.#a;
+    if (spin(a, index, ticket)) return;
     for (;;) {
       const now = Atomics.load(a, index);
       if (now === ticket) return;
       Atomics.wait(a, index, now);
     }
   }
+}
+
+/** Polls (about 2 µs) before sleeping: turns are short, and a sleep and wake-up cost more. */
+const SPINS = 250;
+
+/** Whether the counter at `index` reaches `ticket` within a short spin. */
+function spin(a: Int32Array<SharedArrayBuffer>, index: number, ticket: number): boolean {
+  for (let i = 0; i < SPINS; i++) {
+    if (Atomics.load(a, index) === ticket) return true;
+  }
+  return false;
 }
 
 /** A held share: releases its turn once. */

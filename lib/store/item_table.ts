@@ -24,18 +24,19 @@ export interface KeyBytes {
 
 const NONE = -1;
 
-// Control: int32 places.
-const COUNT = 0;
-const USED = 1;
-const CAPACITY = 2;
-const MAX_SLOTS = 3;
-const FREE = 4;
-const HEAD = 5;
-const TAIL = 6;
-const MASK = 7;
-const MAX_BUCKETS = 8;
-const GENERATION = 9;
-const CONTROL_INTS = 16;
+// Control: int32 places. What lookups read (sizes, growth) sits on one
+// 64-byte line, what every store writes (counts, list ends) on the next.
+const CAPACITY = 0;
+const MAX_SLOTS = 1;
+const MASK = 2;
+const MAX_BUCKETS = 3;
+const GENERATION = 4;
+const COUNT = 16;
+const USED = 17;
+const FREE = 18;
+const HEAD = 19;
+const TAIL = 20;
+const CONTROL_INTS = 32;
 
 /**
  * Line layout: 16 int32s (64 bytes, one cache line) per slot; the address

@@ -39,17 +39,19 @@ const GARBAGE_RATIO = 0.25;
 /** Segments evacuated at most per segment's worth of bytes written, to bound the pause. */
 const EVACUATIONS = 4;
 
-// Table: int32 places.
+// Table: int32 places. Lookups read only the sizes and GENERATION (first
+// 64-byte line); writers change the rest (second line, and the per-segment
+// arrays after it).
 const SEGMENT_SIZE = 0;
 const MAX_SEGMENTS = 1;
-const OPEN = 2;
-const CREATED = 3;
-const FREE_COUNT = 4;
-const GENERATION = 5;
+const GENERATION = 2;
+const OPEN = 16;
+const CREATED = 17;
+const FREE_COUNT = 18;
 /** Bytes reserved since compaction last ran. */
-const WRITTEN = 6;
-const LIVE_TOTAL = 4; // float64 place (int32 places 8–9)
-const PER_SEGMENT = 16; // int32 place where fill, live and the free stack start
+const WRITTEN = 19;
+const LIVE_TOTAL = 10; // float64 place (int32 places 20–21)
+const PER_SEGMENT = 32; // int32 place where fill, live and the free stack start
 
 /**
  * The bytes of keys and values: a segment allocator over one growable

@@ -31,26 +31,28 @@ const NONE = -1;
 const U64 = (1n << 64n) - 1n;
 const EMPTY = new Uint8Array(0);
 
-// Control: float64 places (written under the write lock only).
-const CAS_COUNTER = 0;
-const BYTES = 1;
-const MEMORY_LIMIT = 2;
-const FLUSH_AT = 3; // store seconds; 0 = no flush pending
-const FLUSH_CAS = 4;
-const EVICTIONS = 5;
-const EXPIRED_UNFETCHED = 6;
-const EVICTED_UNFETCHED = 7;
-const RECLAIMED = 8;
-const TOTAL_ITEMS = 9;
-const BASE = 10; // Unix seconds of store second 0
-const MAX_MEMORY_LIMIT = 11;
+// Control: float64 places, written under the write lock only. Fields every
+// lookup reads sit on their own 64-byte line, apart from those every store
+// writes, so that readers on other cores do not miss on them after each set.
+const BASE = 0; // read-mostly line: Unix seconds of store second 0
+const FLUSH_AT = 1; // store seconds; 0 = no flush pending
+const FLUSH_CAS = 2;
+const MEMORY_LIMIT = 3;
+const MAX_MEMORY_LIMIT = 4;
+const CAS_COUNTER = 8; // written line
+const BYTES = 9;
+const EVICTIONS = 10;
+const EXPIRED_UNFETCHED = 11;
+const EVICTED_UNFETCHED = 12;
+const RECLAIMED = 13;
+const TOTAL_ITEMS = 14;
 const CONTROL_FLOATS = 16;
 // Control: int32 places, after the float64s.
 const SEED = 2 * CONTROL_FLOATS;
 const MAX_ITEM_SIZE = SEED + 1;
 const EVICT = SEED + 2;
-const SWEEP_CURSOR = SEED + 3;
-const CONTROL_INTS = 8;
+const SWEEP_CURSOR = SEED + 16; // on a line of its own
+const CONTROL_INTS = 32;
 
 /** Why a lookup found nothing: no such key, or (told once, to the first who finds it) it died. */
 export type Miss = "miss" | "expired" | "flushed";
@@ -403,10 +405,7 @@ export class Store {
     if (slot === NONE) return "miss";
     const dead = this.#death(slot, t);
     if (dead !== undefined) return this.#markDead(slot, dead);
-    if (!options.peek) {
-      this.#table.orBits(slot, FETCHED);
-      this.#bump(slot, t);
-    }
+    if (!options.peek) this.#fetched(slot, t);
     return this.#item(slot, options.into);
   }
 
@@ -419,8 +418,7 @@ export class Store {
     const dead = this.#death(slot, t);
     if (dead !== undefined) return this.#markDead(slot, dead);
     this.#table.setExptime(slot, this.#relExptime(this.expiry(options.exptime, options.now)));
-    this.#table.orBits(slot, FETCHED);
-    this.#bump(slot, t);
+    this.#fetched(slot, t);
     return this.#item(slot, options.into);
   }
 
@@ -745,6 +743,16 @@ export class Store {
     if (slot === NONE || this.#death(slot, t) === undefined) return slot;
     this.#reclaim(slot);
     return NONE;
+  }
+
+  /**
+   * Marks an item fetched and bumps it. The bit is set only when missing:
+   * readers on other cores keep the item's line shared instead of taking it
+   * for a write on every hit.
+   */
+  #fetched(slot: number, t: number): void {
+    if (!(this.#table.bits(slot) & FETCHED)) this.#table.orBits(slot, FETCHED);
+    this.#bump(slot, t);
   }
 
   /** Notes an access: at most once a minute, a new last access time and a later LRU move. */
