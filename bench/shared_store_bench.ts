@@ -77,3 +77,27 @@ Deno.bench("old: set that evicts", { group: "evict", baseline: true }, () => {
 Deno.bench("new: set that evicts", { group: "evict" }, () => {
   full.set(keyBytes[k2++ % N], value, { now: NOW });
 });
+
+// A multi-get of 50 keys with 1 KiB values (memcaslap's bin-mget/txt-mget
+// shape): copying every value out under the lock, against only reading the
+// metadata (what a zero-copy reply that pointed into shared memory would do
+// under the lock), against the old store (views into its slabs).
+const MGET = 50;
+const bigValue = new Uint8Array(1024).fill(0x62);
+const mgetOld = new OldStore({ memoryLimit: 1024 * 1024 * 1024 });
+const mgetNew = Store.create({ now: NOW, memoryLimit: 1024 * 1024 * 1024 });
+for (let n = 0; n < 10_000; n++) {
+  mgetOld.store("set", keys[n], bigValue, 0, 0);
+  mgetNew.set(keyBytes[n], bigValue, { now: NOW });
+}
+let m = 0;
+Deno.bench("old: 50 gets (value views)", { group: "multi-get", baseline: true }, () => {
+  for (let n = 0; n < MGET; n++) mgetOld.get(keys[m++ % 10_000]);
+});
+Deno.bench("new: 50 gets, values copied", { group: "multi-get" }, () => {
+  arena.reset();
+  for (let n = 0; n < MGET; n++) mgetNew.get(keyBytes[m++ % 10_000], { now: NOW, into: arena });
+});
+Deno.bench("new: 50 gets, metadata only", { group: "multi-get" }, () => {
+  for (let n = 0; n < MGET; n++) mgetNew.get(keyBytes[m++ % 10_000], { now: NOW });
+});

@@ -4,7 +4,7 @@ import type { RecordOwners } from "./segments.ts";
 export interface ItemTableMemory {
   /** Counts, list ends and sizes. */
   control: SharedArrayBuffer;
-  /** One 64-byte line per slot (growable). */
+  /** One 56-byte line per slot (growable). */
   lines: SharedArrayBuffer;
   /** Hash index: bucket → first slot of its chain (growable). */
   buckets: SharedArrayBuffer;
@@ -39,21 +39,22 @@ const TAIL = 20;
 const CONTROL_INTS = 32;
 
 /**
- * Line layout: 16 int32s (64 bytes, one cache line) per slot; the address
- * and CAS are float64s over two int32 places each.
+ * Line layout: 14 int32s (56 bytes) per slot; the address and CAS are
+ * float64s over two int32 places each. What a lookup reads (hash, chain,
+ * key length, address) comes first, within 24 bytes.
  */
-const STRIDE = 16;
-const F_STRIDE = 8;
+const STRIDE = 14;
+const F_STRIDE = 7;
 const HASH = 0;
 const CHAIN = 1;
-const ADDRESS = 1; // float64 place (int32 places 2–3)
-const KEY_LENGTH = 4;
-const VALUE_LENGTH = 5;
-const FLAGS = 6; // u32 stored as i32
-const BITS = 7; // changed with Atomics: readers set bits under a shared lock
-const EXPTIME = 8; // seconds since the store's base; 0 = never
-const TIME = 9; // seconds since the store's base
-const CAS = 5; // float64 place (int32 places 10–11)
+const KEY_LENGTH = 2;
+const VALUE_LENGTH = 3;
+const ADDRESS = 2; // float64 place (int32 places 4–5)
+const CAS = 3; // float64 place (int32 places 6–7)
+const FLAGS = 8; // u32 stored as i32
+const BITS = 9; // changed with Atomics: readers set bits under a shared lock
+const EXPTIME = 10; // seconds since the store's base; 0 = never
+const TIME = 11; // seconds since the store's base
 const PREV = 12; // LRU list
 const NEXT = 13; // LRU list, or the free list
 
@@ -61,7 +62,7 @@ const INITIAL_SLOTS = 1024;
 
 /**
  * The item table (memcached's `assoc.c` and the links of `items.c`): one
- * 64-byte line per item holding its metadata, its hash chain link and its
+ * 56-byte line per item holding its metadata, its hash chain link and its
  * LRU links together, a chained hash index, and the LRU list, all in
  * `SharedArrayBuffer`s seen by every worker.
  *
