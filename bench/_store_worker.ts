@@ -17,6 +17,8 @@ export interface HammerTask {
   keys: number;
   keyLength: number;
   valueLength: number;
+  /** The lock's polling before sleeping, in microseconds. */
+  spinMicros: number;
   /** Share of operations that are sets. */
   writes: number;
   /** Operations per lock turn: 1 = one turn per operation. */
@@ -58,7 +60,7 @@ const port = self as unknown as {
 port.onmessage = (event) => {
   const task = event.data;
   const store = new Store(task.store);
-  const lock = new SharedRwLock(task.lock);
+  const lock = new SharedRwLock(task.lock, { spinMicros: task.spinMicros });
   const arena = new ByteArena();
   const key = new Uint8Array(task.keyLength);
   const value = new Uint8Array(task.valueLength).fill(0x61 + task.id);

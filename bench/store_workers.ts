@@ -4,7 +4,7 @@
  * each operation, or each batch of operations, under the shared lock).
  *
  * ```sh
- * deno run --allow-read bench/store_workers.ts [--seconds 3] [--batch 1] [--workers 1,2,4] [--writes 0.1]
+ * deno run --allow-read bench/store_workers.ts [--seconds 3] [--batch 1] [--workers 1,2,4] [--writes 0.1] [--spin µs]
  * ```
  *
  * @module
@@ -24,11 +24,18 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "3" },
     batch: { type: "string", default: "1" },
     writes: { type: "string", default: "0.1" },
+    spin: { type: "string" },
     workers: { type: "string", default: "1,2,4" },
   },
 });
 const seconds = Number(values.seconds);
 const batch = Number(values.batch);
+
+/** The lock's polling: 50 µs while every worker has a core, else 2 µs (or `--spin`). */
+function spinMicros(workers: number): number {
+  if (values.spin !== undefined) return Number(values.spin);
+  return workers <= navigator.hardwareConcurrency ? 50 : 2;
+}
 
 async function run(workers: number): Promise<number> {
   const now = Math.floor(Date.now() / 1000);
@@ -52,6 +59,7 @@ async function run(workers: number): Promise<number> {
         valueLength: VALUE_LENGTH,
         batch,
         writes: Number(values.writes),
+        spinMicros: spinMicros(workers),
         startAt,
         endAt: startAt + seconds * 1000,
         now,
@@ -72,8 +80,8 @@ for (const workers of values.workers.split(",").map(Number)) {
   if (workers === 1) one = rate;
   const scale = one ? ` (x${(rate / one).toFixed(2)} of 1 worker)` : "";
   console.log(
-    `store alone, ${workers} worker(s), ${batch} op(s) per lock turn, ${values.writes} sets: ${
-      Math.round(rate).toLocaleString("en")
-    } ops/s${scale}`,
+    `store alone, ${workers} worker(s), ${batch} op(s) per lock turn, ${values.writes} sets, spin ${
+      spinMicros(workers)
+    } µs: ${Math.round(rate).toLocaleString("en")} ops/s${scale}`,
   );
 }

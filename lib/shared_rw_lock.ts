@@ -7,6 +7,19 @@ export interface SharedRwLockGuard extends Disposable {
   release(): void;
 }
 
+/** Options of a {@linkcode SharedRwLock} (per thread: each attaches with its own). */
+export interface SharedRwLockOptions {
+  /**
+   * Microseconds to poll for a turn before sleeping. Turns are short, and
+   * with no more busy threads than cores, polling a few tens of
+   * microseconds avoids a sleep and wake-up per turn (a convoy in which
+   * every turn waits for the next thread to be scheduled); with more
+   * threads than cores, polling takes the core from the holder. 0 while the
+   * holder may be this thread. @default {0}
+   */
+  spinMicros?: number;
+}
+
 // Int32 places of the lock word.
 /** Next ticket to hand out. */
 const USERS = 0;
@@ -40,7 +53,7 @@ let finishTurn: (lock: SharedRwLock, write: boolean) => void;
  * {@linkcode SharedRwLock.read} and {@linkcode SharedRwLock.write} wait
  * with `Atomics.waitAsync`, so the event loop keeps running (and is kept
  * alive while they wait); `readSync`/`writeSync` block the thread with
- * `Atomics.wait`. Both poll for about 2 µs first, since turns are short. A caller that took a ticket always gets its turn and must
+ * `Atomics.wait`. Both may poll first (`spinMicros`). A caller that took a ticket always gets its turn and must
  * release it, whatever happened meanwhile: everyone behind it waits.
  *
  * @example Usage
@@ -61,14 +74,19 @@ let finishTurn: (lock: SharedRwLock, write: boolean) => void;
  */
 export class SharedRwLock {
   #a: Int32Array<SharedArrayBuffer>;
+  #spinMicros: number;
 
   static {
     finishTurn = (lock, write) => lock.#finish(write);
   }
 
   /** Attaches to the lock in `buffer`, or makes a new lock. */
-  constructor(buffer: SharedArrayBuffer = new SharedArrayBuffer(INTS * 4)) {
+  constructor(
+    buffer: SharedArrayBuffer = new SharedArrayBuffer(INTS * 4),
+    options: SharedRwLockOptions = {},
+  ) {
     this.#a = new Int32Array(buffer, 0, INTS);
+    this.#spinMicros = options.spinMicros ?? 0;
   }
 
   /** The shared memory of the lock, to hand to another worker. */
@@ -191,7 +209,7 @@ export class SharedRwLock {
   /** Waits, without blocking, until the counter at `index` reaches `ticket`. */
   async #wait(index: number, ticket: number): Promise<void> {
     const a = this.#a;
-    if (spin(a, index, ticket)) return;
+    if (spin(a, index, ticket, this.#spinMicros)) return;
     for (;;) {
       const now = Atomics.load(a, index);
       if (now === ticket) return;
@@ -209,7 +227,7 @@ export class SharedRwLock {
   /** Blocks until the counter at `index` reaches `ticket`. */
   #block(index: number, ticket: number): void {
     const a = this.#a;
-    if (spin(a, index, ticket)) return;
+    if (spin(a, index, ticket, this.#spinMicros)) return;
     for (;;) {
       const now = Atomics.load(a, index);
       if (now === ticket) return;
@@ -218,14 +236,20 @@ export class SharedRwLock {
   }
 }
 
-/** Polls (about 2 µs) before sleeping: turns are short, and a sleep and wake-up cost more. */
-const SPINS = 250;
-
-/** Whether the counter at `index` reaches `ticket` within a short spin. */
-function spin(a: Int32Array<SharedArrayBuffer>, index: number, ticket: number): boolean {
-  for (let i = 0; i < SPINS; i++) {
-    if (Atomics.load(a, index) === ticket) return true;
-  }
+/** Whether the counter at `index` reaches `ticket` within `micros` of polling. */
+function spin(
+  a: Int32Array<SharedArrayBuffer>,
+  index: number,
+  ticket: number,
+  micros: number,
+): boolean {
+  if (micros <= 0) return false;
+  const end = performance.now() + micros / 1000;
+  do {
+    for (let i = 0; i < 64; i++) {
+      if (Atomics.load(a, index) === ticket) return true;
+    }
+  } while (performance.now() < end);
   return false;
 }
 
