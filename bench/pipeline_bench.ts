@@ -51,7 +51,7 @@ function context(): CommandContext {
       port: 0,
       hostname: "127.0.0.1",
     },
-    session: { id: 1, authenticated: false, saslStarted: false },
+    session: { id: 1, authenticated: false },
     log: () => {},
     shutdown: () => {},
   } as CommandContext;

@@ -7,8 +7,6 @@ export interface Session {
   readonly id: number;
   /** SASL or text `-Y` authentication done. */
   authenticated: boolean;
-  /** A SASL exchange has started (for SASL_STEP). */
-  saslStarted: boolean;
 }
 
 /** Server-wide settings the commands read. */

@@ -79,13 +79,6 @@ export class Dispatcher extends TransformStream<Request[], Response[]> {
   }
 }
 
-/** Runs a batch into `out`; returns true when the connection must close. */
-export function dispatch(batch: Request[], ctx: CommandContext, out: Response[]): boolean {
-  dispatchSome(batch, 0, ctx, out, Infinity);
-  const last = out[out.length - 1];
-  return last !== undefined && last.kind === "close";
-}
-
 /**
  * Runs `batch` from `start` into `out` until it ends, a request closes the
  * connection, or the responses pass `budget` bytes; returns the index of the

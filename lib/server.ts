@@ -190,7 +190,7 @@ export class Server {
 
   async #serve(conn: Deno.Conn): Promise<void> {
     if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
-    const session: Session = { id: this.#nextId++, authenticated: false, saslStarted: false };
+    const session: Session = { id: this.#nextId++, authenticated: false };
     const ctx: CommandContext = {
       store: this.store,
       stats: this.stats,

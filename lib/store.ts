@@ -1,4 +1,6 @@
+import { isCSpace, readU32LE, writeU32LE } from "./bytes.ts";
 import { type Clock, systemClock } from "./clock.ts";
+import { U64_MAX } from "./constants.ts";
 
 /** Expiry times up to this many seconds are relative; larger ones are Unix times. */
 export const REALTIME_MAXDELTA = 60 * 60 * 24 * 30;
@@ -189,8 +191,6 @@ export interface StoreCounters {
   reclaimed: number;
   total_items: number;
 }
-
-const U64 = (1n << 64n) - 1n;
 
 /**
  * The item store: memcached's expiry, CAS, LRU, size and memory rules over a
@@ -461,7 +461,7 @@ export class Store {
     if (cas !== 0 && this.#metaF[slot * F_STRIDE + CAS] !== cas) return { status: "exists" };
     const current = parseCounter(old);
     if (current === undefined) return { status: "non_numeric" };
-    const value = incr ? (current + delta) & U64 : (delta > current ? 0n : current - delta);
+    const value = incr ? (current + delta) & U64_MAX : (delta > current ? 0n : current - delta);
     const digits = value.toString();
     // memcached rewrites in place, padding the old length with spaces.
     const bytes = new Uint8Array(inPlace ? Math.max(digits.length, old.length) : digits.length);
@@ -639,8 +639,8 @@ export class Store {
     const slabIndex = this.#reserve(record);
     const slab = this.#slabs[slabIndex]!;
     const at = this.#slabFill[slabIndex] - record;
-    writeU32(slab, at, slot);
-    writeU32(slab, at + 4, key.length + valueLength);
+    writeU32LE(slab, at, slot);
+    writeU32LE(slab, at + 4, key.length + valueLength);
     let pos = at + RECORD_HEADER;
     for (let i = 0; i < key.length; i++) slab[pos++] = key.charCodeAt(i);
     slab.set(first, pos);
@@ -903,8 +903,8 @@ export class Store {
     const slab = this.#slabs[index]!;
     const fill = this.#slabFill[index];
     for (let pos = 0; pos < fill;) {
-      const slot = readU32(slab, pos);
-      const length = RECORD_HEADER + readU32(slab, pos + 4);
+      const slot = readU32LE(slab, pos);
+      const length = RECORD_HEADER + readU32LE(slab, pos + 4);
       if (
         this.#meta[slot * STRIDE + SLAB] === index && this.#meta[slot * STRIDE + OFFSET] === pos
       ) {
@@ -932,22 +932,11 @@ function grow<T extends Int32Array | Uint32Array | Uint16Array | Uint8Array | Fl
   return bigger;
 }
 
-function writeU32(out: Uint8Array, pos: number, n: number): void {
-  out[pos] = n & 0xff;
-  out[pos + 1] = (n >>> 8) & 0xff;
-  out[pos + 2] = (n >>> 16) & 0xff;
-  out[pos + 3] = n >>> 24;
-}
-
-function readU32(data: Uint8Array, pos: number): number {
-  return (data[pos] | (data[pos + 1] << 8) | (data[pos + 2] << 16) | (data[pos + 3] << 24)) >>> 0;
-}
-
 /** Parses a stored counter like memcached's `safe_strtoull`; undefined when not numeric. */
 export function parseCounter(value: Uint8Array): bigint | undefined {
   if (value.length === 0) return undefined;
   let i = 0;
-  while (i < value.length && isSpace(value[i])) i++;
+  while (i < value.length && isCSpace(value[i])) i++;
   let negative = false;
   if (value[i] === 0x2b || value[i] === 0x2d) negative = value[i++] === 0x2d;
   const start = i;
@@ -957,15 +946,11 @@ export function parseCounter(value: Uint8Array): bigint | undefined {
     i++;
   }
   if (i === start) return undefined; // strtoull converted nothing
-  if (i < value.length && !isSpace(value[i])) return undefined;
-  if (n > U64) return undefined;
+  if (i < value.length && !isCSpace(value[i])) return undefined;
+  if (n > U64_MAX) return undefined;
   if (negative) {
-    n = (U64 + 1n - n) & U64;
+    n = (U64_MAX + 1n - n) & U64_MAX;
     if (n >= 1n << 63n) return undefined;
   }
   return n;
-}
-
-function isSpace(c: number): boolean {
-  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
 }

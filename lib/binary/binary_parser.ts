@@ -1,4 +1,4 @@
-import { bytesToString } from "../bytes.ts";
+import { bytesToString, EMPTY, readU32BE } from "../bytes.ts";
 import type { BinaryRequest, Request } from "../messages.ts";
 import { HEADER_SIZE, REQUEST_MAGIC, Status, STATUS_TEXT } from "./constants.ts";
 
@@ -101,7 +101,7 @@ export class BinaryParser {
       }
       const keyLength = (data[pos + 2] << 8) | data[pos + 3];
       const extrasLength = data[pos + 4];
-      const bodyLength = readU32(data, pos + 8);
+      const bodyLength = readU32BE(data, pos + 8);
       if (keyLength + extrasLength > bodyLength) {
         return this.#fail(data, pos, Status.UNKNOWN_COMMAND, out);
       }
@@ -124,7 +124,7 @@ export class BinaryParser {
         kind: "binary",
         opcode: data[pos + 1],
         status,
-        opaque: readU32(data, pos + 12),
+        opaque: readU32BE(data, pos + 12),
         cas: 0,
         key: "",
         value: STATUS_TEXT[status],
@@ -132,10 +132,6 @@ export class BinaryParser {
     });
     return pos;
   }
-}
-
-function readU32(data: Uint8Array, pos: number): number {
-  return ((data[pos] << 24) | (data[pos + 1] << 16) | (data[pos + 2] << 8) | data[pos + 3]) >>> 0;
 }
 
 function decode(
@@ -156,16 +152,14 @@ function decode(
     keyLength,
     extrasLength,
     bodyLength,
-    opaque: readU32(data, pos + 12),
-    cas: readU32(data, pos + 16) * 0x1_0000_0000 + readU32(data, pos + 20),
-    x0: words > 0 ? readU32(data, extras) : 0,
-    x1: words > 1 ? readU32(data, extras + 4) : 0,
-    x2: words > 2 ? readU32(data, extras + 8) : 0,
-    x3: words > 3 ? readU32(data, extras + 12) : 0,
-    x4: words > 4 ? readU32(data, extras + 16) : 0,
+    opaque: readU32BE(data, pos + 12),
+    cas: readU32BE(data, pos + 16) * 0x1_0000_0000 + readU32BE(data, pos + 20),
+    x0: words > 0 ? readU32BE(data, extras) : 0,
+    x1: words > 1 ? readU32BE(data, extras + 4) : 0,
+    x2: words > 2 ? readU32BE(data, extras + 8) : 0,
+    x3: words > 3 ? readU32BE(data, extras + 12) : 0,
+    x4: words > 4 ? readU32BE(data, extras + 16) : 0,
     key: bytesToString(data, key, value),
     value: value === end ? EMPTY : data.slice(value, end),
   };
 }
-
-const EMPTY = new Uint8Array(0);

@@ -1,12 +1,12 @@
+import { EMPTY } from "../bytes.ts";
 import type { CommandContext, Session } from "../command_context.ts";
+import { KEY_MAX_LENGTH } from "../constants.ts";
 import type { BinaryRequest, BinaryResponse, Response } from "../messages.ts";
 import { fetchItem } from "../fetch_item.ts";
 import { statReport } from "../stat_report.ts";
 import type { StoreMode } from "../store.ts";
-import { KEY_MAX_LENGTH, Op, Status, STATUS_TEXT } from "./constants.ts";
+import { Op, Status, STATUS_TEXT } from "./constants.ts";
 import { saslCommand } from "./sasl.ts";
-
-const EMPTY = new Uint8Array(0);
 
 /** Quiet opcodes and the loud opcode each stands for. */
 const QUIET: Readonly<Record<number, number>> = {

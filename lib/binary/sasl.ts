@@ -45,14 +45,12 @@ export function saslCommand(
   if (opcode === Op.SASL_LIST_MECHS) return { status: Status.OK, body: MECHANISMS };
   if (mechanism.length > MAX_MECHANISM_LENGTH) return { status: Status.EINVAL, body: "" };
   session.authenticated = false;
-  session.saslStarted = false;
   // PLAIN finishes in SASL_AUTH, so a step never has an exchange to continue.
   if (opcode === Op.SASL_STEP) return fail(ctx);
   if (mechanism !== "PLAIN") return fail(ctx);
   const user = plainUser(data, ctx);
   if (user === undefined) return fail(ctx);
   session.authenticated = true;
-  session.saslStarted = true;
   ctx.stats.c.auth_cmds++;
   return { status: Status.OK, body: "Authenticated" };
 }

@@ -1,14 +1,14 @@
 import type { DeltaResult, Item, Store, StoreMode } from "../store.ts";
-import { base64Decode, base64Encode } from "./base64.ts";
+import { EMPTY } from "../bytes.ts";
+import { KEY_MAX_LENGTH } from "../constants.ts";
+import { base64Decode } from "./base64_decode.ts";
 import { reply, replyAlways, type TextCall, tokenCount } from "./execute_text.ts";
 import { type MetaFlags, parseMetaFlags } from "./meta_flags.ts";
-import { KEY_MAX_LENGTH } from "./text_parser.ts";
 
 /** memcached's `MFLAG_MAX_OPT_LENGTH`: most tokens a meta command may have. */
 const MAX_OPT_TOKENS = 20;
 /** memcached's `MFLAG_MAX_OPAQUE_LENGTH`. */
 const MAX_OPAQUE = 32;
-const EMPTY = new Uint8Array(0);
 const OPAQUE_TOO_LONG = "CLIENT_ERROR opaque token too long";
 const BAD_FORMAT = "CLIENT_ERROR bad command line format";
 
@@ -52,7 +52,7 @@ export function executeMeta(call: TextCall): void {
 
 /** memcached's `META_KEY`: the key, base64 with a ` b` after it when binary. */
 function metaKey(key: string, binary: boolean): string {
-  return binary ? ` k${base64Encode(key)} b` : ` k${key}`;
+  return binary ? ` k${btoa(key)} b` : ` k${key}`;
 }
 
 function opaque(token: string): string {
@@ -476,7 +476,7 @@ function metaDebug(call: TextCall): void {
   if (!item) return reply(call, "EN");
   const now = store.now();
   const size = store.itemSize(key, item.value.length, item.flags);
-  const shown = item.binaryKey ? base64Encode(key) : key;
+  const shown = item.binaryKey ? btoa(key) : key;
   const exp = item.exptime === 0 ? -1 : now - item.exptime;
   reply(
     call,

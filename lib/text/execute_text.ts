@@ -6,10 +6,9 @@ import { statReport } from "../stat_report.ts";
 import type { StoreMode } from "../store.ts";
 import { deltaInPlace, executeMeta } from "./execute_meta.ts";
 import { safeStrtol, safeStrtoul, safeStrtoull } from "./safe_strtol.ts";
-import { KEY_MAX_LENGTH, MAX_WORDS, tokenize } from "./text_parser.ts";
+import { INT_MAX, KEY_MAX_LENGTH } from "../constants.ts";
+import { MAX_WORDS, tokenize } from "./text_parser.ts";
 import type { TextRequest } from "./text_request.ts";
-
-const INT_MAX = 0x7fffffff;
 
 /** One text command in flight: its request, where replies go, and its `noreply`. */
 export interface TextCall {
@@ -50,7 +49,6 @@ export function tokenCount(words: string[]): number {
  */
 export function executeText(req: TextRequest, ctx: CommandContext, out: Response[]): void {
   const call: TextCall = { req, ctx, out, noreply: false };
-  if (req.error !== undefined) return replyAlways(call, req.error);
   if (ctx.settings.sasl && !ctx.session.authenticated) return authenticate(call);
   if (ctx.settings.verbose > 1) ctx.log(`<${ctx.session.id} ${req.words.join(" ")}`);
   const words = req.words;

@@ -1,4 +1,4 @@
-import { base64Decode } from "./base64.ts";
+import { base64Decode } from "./base64_decode.ts";
 import { safeStrtol, safeStrtoul, safeStrtoull } from "./safe_strtol.ts";
 
 /** What a meta command's flags ask for (memcached's `struct _meta_flags`). */

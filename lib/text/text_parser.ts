@@ -1,4 +1,5 @@
-import { bytesToString } from "../bytes.ts";
+import { bytesToString, EMPTY } from "../bytes.ts";
+import { INT_MAX, KEY_MAX_LENGTH } from "../constants.ts";
 import type { Request } from "../messages.ts";
 import { safeStrtol, safeStrtoul, safeStrtoull } from "./safe_strtol.ts";
 import type { TextRequest } from "./text_request.ts";
@@ -18,16 +19,11 @@ export interface TextParserOptions {
 /** A line still without its newline past this many bytes closes the connection (memcached's rule). */
 export const MAX_LINE = 2048;
 
-/** memcached's `KEY_MAX_LENGTH`. */
-export const KEY_MAX_LENGTH = 250;
-
 /** memcached's tokenizer stops splitting after this many tokens (`MAX_TOKENS - 1`). */
 export const MAX_WORDS = 23;
 
-const INT_MAX = 0x7fffffff;
 const NL = 0x0a;
 const CR = 0x0d;
-const EMPTY = new Uint8Array(0);
 
 const STORAGE = new Set(["set", "add", "replace", "append", "prepend"]);
 

@@ -11,14 +11,10 @@
  * - `"bad_chunk"`: it did not (memcached answers `CLIENT_ERROR bad data chunk`);
  * - `"too_large"`: it was longer than any item can be, so it was swallowed
  *   unread and `data` is absent.
- *
- * `error` is set when the line could not be accepted (the dispatcher answers
- * it as given).
  */
 export interface TextRequest {
   kind: "text";
   words: string[];
   data?: Uint8Array;
   block?: "ok" | "bad_chunk" | "too_large";
-  error?: string;
 }
