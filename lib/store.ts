@@ -57,7 +57,7 @@ const STALE = 2;
 const TOKEN_SENT = 4;
 
 /** What an {@linkcode Item} needs of its store to read and write its marks. */
-interface ItemOwner {
+export interface ItemOwner {
   /** The marks of `slot` if it still holds version `cas`, else undefined. */
   marks(slot: number, cas: number): number | undefined;
   setMarks(slot: number, cas: number, marks: number): void;
@@ -65,6 +65,26 @@ interface ItemOwner {
 
 /** Reads an item's slot (module-private: for the store only). */
 let slotOf: (item: Item) => number;
+
+/** What an {@linkcode Item} is made of. */
+export interface ItemInit {
+  /** Item data (a view; never mutated). */
+  value: Uint8Array;
+  /** Opaque 32-bit client flags. */
+  flags: number;
+  /** Absolute expiry in store seconds; 0 = never. */
+  exptime: number;
+  /** Compare-and-swap identity. */
+  cas: number;
+  /** Store seconds of the last store or LRU bump. */
+  time: number;
+  /** The store holding it, when it is a live item's snapshot (marks then write through). */
+  owner?: ItemOwner;
+  /** Its slot in `owner`. */
+  slot?: number;
+  /** Meta marks as of the snapshot. */
+  marks?: number;
+}
 
 /**
  * A stored item as the store hands it out: a snapshot of its metadata and a
@@ -95,24 +115,15 @@ export class Item {
     slotOf = (item) => item.#owner ? item.#slot : NONE;
   }
 
-  constructor(
-    value: Uint8Array,
-    flags: number,
-    exptime: number,
-    cas: number,
-    time: number,
-    owner?: ItemOwner,
-    slot = NONE,
-    marks = 0,
-  ) {
-    this.value = value;
-    this.flags = flags;
-    this.exptime = exptime;
-    this.cas = cas;
-    this.time = time;
-    this.#owner = owner;
-    this.#slot = slot;
-    this.#marks = marks;
+  constructor(init: ItemInit) {
+    this.value = init.value;
+    this.flags = init.flags;
+    this.exptime = init.exptime;
+    this.cas = init.cas;
+    this.time = init.time;
+    this.#owner = init.owner;
+    this.#slot = init.slot ?? NONE;
+    this.#marks = init.marks ?? 0;
   }
 
   /** Meta protocol: the key was given in base64 (`b` flag), so it is returned that way. */
@@ -163,12 +174,65 @@ export type StoreStatus =
 /** Which storage command to perform. */
 export type StoreMode = "set" | "add" | "replace" | "append" | "prepend" | "cas";
 
-/** How an incr/decr ends; `value` and `cas` are set when `status` is `"ok"`. */
+/** How a storage command ends, and the new item when it was stored. */
+export interface StoreResult {
+  status: StoreStatus;
+  item?: Item;
+}
+
+/** What {@linkcode Store.store} stores. */
+export interface StoreInput {
+  mode: StoreMode;
+  key: string;
+  /** The data; copied, so the caller may reuse it. */
+  value: Uint8Array;
+  /** Opaque 32-bit client flags. @default {0} */
+  flags?: number;
+  /** Protocol expiry (see {@linkcode Store.expiry}). @default {0} */
+  exptime?: number;
+  /**
+   * For `"cas"` mode the stored item must have this CAS; in any other mode a
+   * non-zero CAS must match too (add, set and replace then act as `"cas"`).
+   * @default {0}
+   */
+  cas?: number;
+}
+
+/** What {@linkcode Store.delta} applies. */
+export interface DeltaInput {
+  key: string;
+  op: "incr" | "decr";
+  /** Unsigned 64-bit amount. */
+  amount: bigint;
+  /** When non-zero, the item must have this CAS. @default {0} */
+  cas?: number;
+  /**
+   * Whether something besides the store still holds item version `cas`
+   * (memcached's reference count: a reply not yet sent). Such an item is
+   * never rewritten in place. @default {() => false}
+   */
+  heldElsewhere?: (cas: number) => boolean;
+}
+
+/** How an incr/decr ends; `value` and `item` are set when `status` is `"ok"`. */
 export interface DeltaResult {
   status: "ok" | "not_found" | "non_numeric" | "exists" | "no_memory";
   value?: bigint;
-  cas?: number;
   item?: Item;
+}
+
+/** A record about to be linked in (see `Store.#link`). */
+interface NewRecord {
+  key: string;
+  hash: number;
+  value: Uint8Array;
+  /** Bytes after `value` (append and prepend join two arrays). */
+  tail?: Uint8Array;
+  flags: number;
+  /** Absolute expiry in store seconds. */
+  exptime: number;
+  /** The fetched bit and meta marks it keeps from the version it replaces. @default {0} */
+  carry?: number;
 }
 
 /** Options of a {@linkcode Store}. */
@@ -214,7 +278,7 @@ export interface StoreCounters {
  *
  * let now = 1_700_000_000_000;
  * const store = new Store({ clock: () => now });
- * store.store("set", "k", new TextEncoder().encode("v"), 0, 10);
+ * store.store({ mode: "set", key: "k", value: new TextEncoder().encode("v"), exptime: 10 });
  * assert.deepEqual(store.get("k")?.value.length, 1);
  * now += 11_000;
  * assert.deepEqual(store.get("k"), undefined);
@@ -373,19 +437,13 @@ export class Store {
   }
 
   /**
-   * Runs a storage command. The value is copied: the caller may reuse it.
+   * Runs a storage command. A value too large for any item is refused, and
+   * a too-large `"set"` drops the key's current item (memcached's rule).
    *
-   * @param cas For `"cas"` mode (and any mode, when non-zero) the stored item must have this CAS.
    * @returns The outcome and, when stored, the new item.
    */
-  store(
-    mode: StoreMode,
-    key: string,
-    value: Uint8Array,
-    flags: number,
-    exptime: number,
-    cas = 0,
-  ): { status: StoreStatus; item?: Item } {
+  store(input: StoreInput): StoreResult {
+    const { mode, key, value, flags = 0, exptime = 0, cas = 0 } = input;
     const hash = this.#hashOf(key);
     const old = this.#findHashed(key, hash);
     if (this.itemSize(key, value.length, flags) > this.#maxItemSize) {
@@ -417,20 +475,12 @@ export class Store {
         if (this.itemSize(key, oldValue.length + value.length, flags) > this.#maxItemSize) {
           return { status: "too_large" };
         }
-        const [first, second] = mode === "append" ? [oldValue, value] : [value, oldValue];
-        return this.#link(
-          key,
-          hash,
-          first,
-          second,
-          0,
-          flags,
-          this.#metaF[old * F_STRIDE + EXPTIME],
-          old,
-        );
+        const [first, tail] = mode === "append" ? [oldValue, value] : [value, oldValue];
+        const exptime = this.#metaF[old * F_STRIDE + EXPTIME];
+        return this.#link({ key, hash, value: first, tail, flags, exptime }, old);
       }
     }
-    return this.#link(key, hash, value, undefined, 0, flags, this.expiry(exptime), old);
+    return this.#link({ key, hash, value, flags, exptime: this.expiry(exptime) }, old);
   }
 
   /** Deletes an item; with a non-zero `cas`, only that version. */
@@ -443,35 +493,45 @@ export class Store {
   }
 
   /**
-   * Adds `delta` to (or with `incr` false, subtracts it from) a decimal value,
-   * as unsigned 64-bit: incr wraps, decr stops at 0.
+   * Adds `amount` to (`"incr"`) or subtracts it from (`"decr"`) a decimal
+   * value, as unsigned 64-bit: incr wraps, decr stops at 0.
    *
-   * @param inPlace Rewrite the value in place, as memcached does when nothing
-   * else references the item: a shorter result is padded with spaces to the
-   * old length. `false` stores just the digits (memcached's copy path, taken
-   * while an unsent response still holds the item).
+   * memcached's one rule for where the result goes: when its digits fit in
+   * the old value and nothing else holds the item (`heldElsewhere`), the
+   * counter is rewritten in place, padded with spaces to the old length, and
+   * the item keeps its meta marks and fetched state; otherwise a fresh item
+   * of just the digits replaces it. Either way it gets a new CAS.
    */
-  delta(key: string, incr: boolean, delta: bigint, cas = 0, inPlace = true): DeltaResult {
+  delta(input: DeltaInput): DeltaResult {
+    const { key, op, amount, cas = 0, heldElsewhere } = input;
     const hash = this.#hashOf(key);
     const slot = this.#findHashed(key, hash);
     if (slot === NONE) return { status: "not_found" };
     const old = this.#valueOf(slot);
     // memcached rejects an empty value before it compares the CAS.
     if (old.length === 0) return { status: "non_numeric" };
-    if (cas !== 0 && this.#metaF[slot * F_STRIDE + CAS] !== cas) return { status: "exists" };
+    const itemCas = this.#metaF[slot * F_STRIDE + CAS];
+    if (cas !== 0 && itemCas !== cas) return { status: "exists" };
     const current = parseCounter(old);
     if (current === undefined) return { status: "non_numeric" };
-    const value = incr ? (current + delta) & U64_MAX : (delta > current ? 0n : current - delta);
+    const value = op === "incr"
+      ? (current + amount) & U64_MAX
+      : (amount > current ? 0n : current - amount);
     const digits = value.toString();
-    // memcached rewrites in place, padding the old length with spaces.
-    const bytes = new Uint8Array(inPlace ? Math.max(digits.length, old.length) : digits.length);
+    const inPlace = digits.length <= old.length && !(heldElsewhere?.(itemCas) ?? false);
+    const bytes = new Uint8Array(inPlace ? old.length : digits.length);
     bytes.fill(0x20, digits.length);
     for (let i = 0; i < digits.length; i++) bytes[i] = digits.charCodeAt(i);
-    const flags = this.#meta[slot * STRIDE + FLAGS] >>> 0;
-    const exptime = this.#metaF[slot * F_STRIDE + EXPTIME];
-    const result = this.#link(key, hash, bytes, undefined, 0, flags, exptime, slot);
+    const result = this.#link({
+      key,
+      hash,
+      value: bytes,
+      flags: this.#meta[slot * STRIDE + FLAGS] >>> 0,
+      exptime: this.#metaF[slot * F_STRIDE + EXPTIME],
+      carry: inPlace ? this.#meta[slot * STRIDE + FETCHED] & (FETCHED_BIT | MARK_BITS) : 0,
+    }, slot);
     if (result.status !== "stored") return { status: "no_memory" };
-    return { status: "ok", value, cas: result.item!.cas, item: result.item };
+    return { status: "ok", value, item: result.item };
   }
 
   /**
@@ -540,16 +600,16 @@ export class Store {
   // --- items -------------------------------------------------------------
 
   #item(slot: number): Item {
-    return new Item(
-      this.#valueOf(slot),
-      this.#meta[slot * STRIDE + FLAGS] >>> 0,
-      this.#metaF[slot * F_STRIDE + EXPTIME],
-      this.#metaF[slot * F_STRIDE + CAS],
-      this.#metaF[slot * F_STRIDE + TIME],
-      this.#owner,
+    return new Item({
+      value: this.#valueOf(slot),
+      flags: this.#meta[slot * STRIDE + FLAGS] >>> 0,
+      exptime: this.#metaF[slot * F_STRIDE + EXPTIME],
+      cas: this.#metaF[slot * F_STRIDE + CAS],
+      time: this.#metaF[slot * F_STRIDE + TIME],
+      owner: this.#owner,
       slot,
-      this.#meta[slot * STRIDE + FETCHED] & MARK_BITS,
-    );
+      marks: this.#meta[slot * STRIDE + FETCHED] & MARK_BITS,
+    });
   }
 
   /** Whether `slot` holds the item version `cas`. */
@@ -620,17 +680,10 @@ export class Store {
     this.#lruAppend(slot);
   }
 
-  #link(
-    key: string,
-    hash: number,
-    first: Uint8Array,
-    second: Uint8Array | undefined,
-    fetched: number,
-    flags: number,
-    exptime: number,
-    old: number,
-  ): { status: StoreStatus; item?: Item } {
-    const valueLength = first.length + (second?.length ?? 0);
+  /** Stores `item` as a new slot in place of slot `old` (NONE when there is none). */
+  #link(item: NewRecord, old: number): StoreResult {
+    const { key, hash, value, tail, flags, exptime, carry = 0 } = item;
+    const valueLength = value.length + (tail?.length ?? 0);
     const size = this.itemSize(key, valueLength, flags);
     if (old !== NONE) this.#unlink(old);
     if (!this.#makeRoom(size)) return { status: "no_memory" };
@@ -643,8 +696,8 @@ export class Store {
     writeU32LE(slab, at + 4, key.length + valueLength);
     let pos = at + RECORD_HEADER;
     for (let i = 0; i < key.length; i++) slab[pos++] = key.charCodeAt(i);
-    slab.set(first, pos);
-    if (second) slab.set(second, pos + first.length);
+    slab.set(value, pos);
+    if (tail) slab.set(tail, pos + value.length);
     this.#meta[slot * STRIDE + SLAB] = slabIndex;
     this.#meta[slot * STRIDE + OFFSET] = at;
     this.#meta[slot * STRIDE + KEY_LENGTH] = key.length;
@@ -653,7 +706,7 @@ export class Store {
     this.#metaF[slot * F_STRIDE + EXPTIME] = exptime;
     this.#metaF[slot * F_STRIDE + CAS] = ++this.#cas;
     this.#metaF[slot * F_STRIDE + TIME] = this.#tick === NONE ? this.now() : this.#tick;
-    this.#meta[slot * STRIDE + FETCHED] = fetched ? FETCHED_BIT : 0; // and no marks
+    this.#meta[slot * STRIDE + FETCHED] = carry;
     this.#meta[slot * STRIDE + HASH] = hash;
     const bucket = hash & this.#mask;
     this.#meta[slot * STRIDE + CHAIN] = this.#buckets[bucket];

@@ -38,8 +38,8 @@ Deno.test("BinaryParser decodes every field of several frames", () => {
   const frames = sampleFrames();
   const [set, get, noop, incr] = decodeWhole(joined(frames)) as Record<string, unknown>[];
   assert.deepEqual(
-    [set.opcode, set.key, set.x0, set.x1, set.opaque, (set.value as number[]).length],
-    [0x01, "key1", 0xdeadbeef, 100, 1, 300],
+    [set.opcode, set.key, set.extras, set.opaque, (set.value as number[]).length],
+    [0x01, "key1", { family: "storage", flags: 0xdeadbeef, exptime: 100 }, 1, 300],
   );
   assert.deepEqual([get.key, get.cas, get.keyLength, get.extrasLength], [
     "k\x80\xff",
@@ -48,7 +48,13 @@ Deno.test("BinaryParser decodes every field of several frames", () => {
     0,
   ]);
   assert.deepEqual([noop.opcode, noop.bodyLength, noop.key], [0x0a, 0, ""]);
-  assert.deepEqual([incr.x0, incr.x1, incr.x2, incr.x3, incr.x4], [0, 5, 0, 10, 0xffffffff]);
+  assert.deepEqual(incr.extras, {
+    family: "arithmetic",
+    delta: 5n,
+    initial: 10n,
+    exptime: 0xffffffff,
+  });
+  assert.equal(get.extras, undefined);
 });
 
 Deno.test("BinaryParser gives the same requests for every split point of a multi-frame buffer", () => {
