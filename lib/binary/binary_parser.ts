@@ -160,6 +160,7 @@ function decode(data: Uint8Array, pos: number): BinaryRequest {
 /** The extras of the frame at `data[pos..]`, if its opcode has them and they have their length. */
 function decodeExtras(data: Uint8Array, pos: number): BinaryExtras | undefined {
   const extrasLength = data[pos + 4];
+  if (extrasLength === 0) return undefined;
   const at = pos + HEADER_SIZE;
   switch (FAMILY[data[pos + 1]]) {
     case "storage":
