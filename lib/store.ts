@@ -407,8 +407,8 @@ export class Store {
   }
 
   /** Bytes an item would be charged, as memcached sizes it. */
-  itemSize(key: string, valueLength: number, flags: number): number {
-    return ITEM_OVERHEAD + key.length + valueLength + (flags !== 0 ? 4 : 0);
+  itemSize(item: { key: string; valueLength: number; flags: number }): number {
+    return chargedSize(item.key.length, item.valueLength, item.flags);
   }
 
   /** Looks an item up, expiring it lazily; counts it as fetched and bumps its LRU place. */
@@ -446,7 +446,7 @@ export class Store {
     const { mode, key, value, flags = 0, exptime = 0, cas = 0 } = input;
     const hash = this.#hashOf(key);
     const old = this.#findHashed(key, hash);
-    if (this.itemSize(key, value.length, flags) > this.#maxItemSize) {
+    if (chargedSize(key.length, value.length, flags) > this.#maxItemSize) {
       if (mode === "set" && old !== NONE) this.#unlink(old);
       return { status: "too_large" };
     }
@@ -472,7 +472,7 @@ export class Store {
         if (cas !== 0 && this.#metaF[old * F_STRIDE + CAS] !== cas) return { status: "exists" };
         const oldValue = this.#valueOf(old);
         const flags = this.#meta[old * STRIDE + FLAGS] >>> 0;
-        if (this.itemSize(key, oldValue.length + value.length, flags) > this.#maxItemSize) {
+        if (chargedSize(key.length, oldValue.length + value.length, flags) > this.#maxItemSize) {
           return { status: "too_large" };
         }
         const [first, tail] = mode === "append" ? [oldValue, value] : [value, oldValue];
@@ -684,7 +684,7 @@ export class Store {
   #link(item: NewRecord, old: number): StoreResult {
     const { key, hash, value, tail, flags, exptime, carry = 0 } = item;
     const valueLength = value.length + (tail?.length ?? 0);
-    const size = this.itemSize(key, valueLength, flags);
+    const size = chargedSize(key.length, valueLength, flags);
     if (old !== NONE) this.#unlink(old);
     if (!this.#makeRoom(size)) return { status: "no_memory" };
     const record = RECORD_HEADER + key.length + valueLength;
@@ -720,9 +720,11 @@ export class Store {
   }
 
   #unlink(slot: number): void {
-    this.#bytes -= ITEM_OVERHEAD + this.#meta[slot * STRIDE + KEY_LENGTH] +
-      this.#meta[slot * STRIDE + VALUE_LENGTH] +
-      ((this.#meta[slot * STRIDE + FLAGS] >>> 0) !== 0 ? 4 : 0);
+    this.#bytes -= chargedSize(
+      this.#meta[slot * STRIDE + KEY_LENGTH],
+      this.#meta[slot * STRIDE + VALUE_LENGTH],
+      this.#meta[slot * STRIDE + FLAGS],
+    );
     this.#count--;
     // Out of the hash chain.
     const bucket = this.#meta[slot * STRIDE + HASH] & this.#mask;
@@ -983,6 +985,11 @@ function grow<T extends Int32Array | Uint32Array | Uint16Array | Uint8Array | Fl
   const kept = array.length <= capacity ? array : array.subarray(0, capacity);
   bigger.set(kept as unknown as ArrayLike<number> & ArrayLike<bigint>);
   return bigger;
+}
+
+/** memcached's size of an item: header, CAS, key, value, terminators, and 4 bytes of non-zero flags. */
+function chargedSize(keyLength: number, valueLength: number, flags: number): number {
+  return ITEM_OVERHEAD + keyLength + valueLength + (flags !== 0 ? 4 : 0);
 }
 
 /** Parses a stored counter like memcached's `safe_strtoull`; undefined when not numeric. */

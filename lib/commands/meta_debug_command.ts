@@ -52,7 +52,7 @@ export const metaDebugCommand: Command<MetaDebugArgs, MetaDebugResult> = {
     ctx.stats.c.cmd_meta++;
     if (item === undefined) return MISS;
     const now = store.now();
-    const size = store.itemSize(key, item.value.length, item.flags);
+    const size = store.itemSize({ key, valueLength: item.value.length, flags: item.flags });
     return {
       status: "hit",
       exp: item.exptime === 0 ? -1 : now - item.exptime,

@@ -76,7 +76,10 @@ export const storeCommand: Command<StoreArgs, StoreCommandResult> = {
     const c = ctx.stats.c;
     const { mode, key, value } = args;
     const countFailures = args.countFailures ?? true;
-    if (value === undefined || store.itemSize(key, value.length, args.flags) > store.maxItemSize) {
+    if (
+      value === undefined ||
+      store.itemSize({ key, valueLength: value.length, flags: args.flags }) > store.maxItemSize
+    ) {
       if (countFailures) c.store_too_large++;
       if (args.unlinkIfTooLarge) store.delete(key);
       return TOO_LARGE;
@@ -84,7 +87,7 @@ export const storeCommand: Command<StoreArgs, StoreCommandResult> = {
     c.cmd_set++;
     if (args.badChunk) return BAD_CHUNK;
     const result = mode === "cas" && args.invalidate
-      ? storeInvalidating(ctx, args, value)
+      ? storeInvalidating(ctx, { ...args, value })
       : store.store({ mode, key, value, flags: args.flags, exptime: args.exptime, cas: args.cas });
     switch (result.status) {
       case "stored":
@@ -109,9 +112,12 @@ export const storeCommand: Command<StoreArgs, StoreCommandResult> = {
 };
 
 /** memcached's stale-CAS rule for `ms` with `I`: an older CAS stores a stale value. */
-function storeInvalidating(ctx: CommandContext, args: StoreArgs, value: Uint8Array): StoreResult {
+function storeInvalidating(
+  ctx: CommandContext,
+  args: StoreArgs & { value: Uint8Array },
+): StoreResult {
   const { store } = ctx;
-  const { key, cas, flags } = args;
+  const { key, value, cas, flags } = args;
   const old = store.peek(key);
   if (old === undefined || cas === 0 || old.cas === cas || cas > old.cas) {
     return store.store({ mode: "cas", key, value, flags, exptime: args.exptime, cas });
