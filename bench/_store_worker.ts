@@ -5,7 +5,7 @@
  * @module
  */
 import { ByteArena } from "../lib/byte_arena.ts";
-import { SharedRwLock } from "../lib/shared_rw_lock.ts";
+import { RwLock } from "../lib/rw_lock.ts";
 import { Store, type StoreMemory } from "../lib/store/store.ts";
 
 /** What the bench sends each worker. */
@@ -60,7 +60,7 @@ const port = self as unknown as {
 port.onmessage = (event) => {
   const task = event.data;
   const store = new Store(task.store);
-  const lock = new SharedRwLock(task.lock, { spinMicros: task.spinMicros });
+  const lock = new RwLock(task.lock, { spinMicros: task.spinMicros });
   const arena = new ByteArena();
   const key = new Uint8Array(task.keyLength);
   const value = new Uint8Array(task.valueLength).fill(0x61 + task.id);

@@ -12,7 +12,7 @@ import { Dispatcher } from "../lib/dispatcher.ts";
 import { FrameDecoder } from "../lib/frame_decoder.ts";
 import { FrameEncoder } from "../lib/frame_encoder.ts";
 import { RwLock } from "../lib/rw_lock.ts";
-import { Store } from "../lib/store.ts";
+import { Store } from "../lib/store/store.ts";
 import { concat } from "../tests/_support/raw_client.ts";
 
 const KEYS = 1000;
@@ -31,9 +31,10 @@ function binaryFrame(opcode: number, k: string): Uint8Array {
 const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 
 function context(): CommandContext {
-  const store = new Store({ memoryLimit: 256 * 1024 * 1024 });
+  const now = Math.floor(Date.now() / 1000);
+  const store = Store.create({ now, memoryLimit: 256 * 1024 * 1024 });
   const value = new Uint8Array(1024).fill(0x61);
-  for (let i = 0; i < KEYS; i++) store.store({ mode: "set", key: key(i), value });
+  for (let i = 0; i < KEYS; i++) store.set(latin1(key(i)), value, { now });
   return new CommandContext({ store, settings: { version: "bench" }, log: () => {} });
 }
 

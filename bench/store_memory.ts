@@ -1,8 +1,7 @@
 /**
  * Resident memory per item of the store alone, in this process: 1,000,000
  * items (32-byte keys, 100-byte values, as `memory.ts` loads over the wire)
- * into the shared store or the old one, with the limit `-m 1024` gives.
- * Each store is measured in a fresh process.
+ * with the limit `-m 1024` gives, measured in a fresh process.
  *
  * ```sh
  * deno run --allow-read --allow-run --v8-flags=--expose-gc bench/store_memory.ts
@@ -11,7 +10,6 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { Store as OldStore } from "../lib/store.ts";
 import { Store } from "../lib/store/store.ts";
 
 const { values } = parseArgs({
@@ -33,28 +31,23 @@ function measure(kind: string): void {
   const now = Math.floor(Date.now() / 1000);
   const key = new Uint8Array(32);
   const value = new Uint8Array(100);
-  const old = kind === "old" ? new OldStore({ memoryLimit: limit }) : undefined;
-  const store = kind === "new" ? Store.create({ now, memoryLimit: limit }) : undefined;
+  const store = Store.create({ now, memoryLimit: limit });
   for (let i = 0; i < items; i++) {
     const name = `key:${String(i).padStart(28, "0")}`;
     for (let j = 0; j < 100; j++) value[j] = 0x21 + ((i * 31 + j * 7) % 90);
-    if (old) {
-      old.store("set", name, value, 0, 0);
-    } else {
-      for (let j = 0; j < 32; j++) key[j] = name.charCodeAt(j);
-      store!.set(key, value, { now });
-    }
+    for (let j = 0; j < 32; j++) key[j] = name.charCodeAt(j);
+    store.set(key, value, { now });
   }
   gc?.();
   const after = Deno.memoryUsage().rss;
-  const size = old ? old.size : store!.size;
+  const size = store.size;
   console.log(JSON.stringify({ kind, items: size, before, after }));
 }
 
 if (values.store) {
   measure(values.store);
 } else {
-  for (const kind of ["old", "new"]) {
+  for (const kind of ["shared"]) {
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",

@@ -10,7 +10,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { SharedRwLock } from "../lib/shared_rw_lock.ts";
+import { RwLock } from "../lib/rw_lock.ts";
 import { Store } from "../lib/store/store.ts";
 import { type HammerTask, keyOf } from "./_store_worker.ts";
 
@@ -42,7 +42,7 @@ async function run(workers: number): Promise<number> {
   const store = Store.create({ now, memoryLimit: 1024 * 1024 * 1024 });
   const value = new Uint8Array(VALUE_LENGTH);
   for (let i = 0; i < KEYS; i++) store.set(keyOf(i, KEY_LENGTH), value, { now });
-  const lock = new SharedRwLock();
+  const lock = new RwLock();
   const startAt = Date.now() + 500; // every worker started and compiled
   const threads = Array.from(
     { length: workers },

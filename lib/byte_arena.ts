@@ -1,16 +1,19 @@
 /** Options of a {@linkcode ByteArena}. */
 export interface ByteArenaOptions {
-  /** Bytes per block; larger requests get a buffer of their own. @default {65536} */
+  /** Bytes of the largest block; larger requests get a buffer of their own. @default {65536} */
   blockSize?: number;
+  /** Bytes of the first block (blocks grow ×4 up to `blockSize`). @default {blockSize} */
+  firstBlockSize?: number;
 }
 
 /**
- * Hands out byte buffers cut from large blocks, so that copying many small
- * values costs a view each rather than an allocation each. After `reset()`
- * the blocks are cut again from the start: reset only once nothing reads the
- * buffers handed out before.
+ * Hands out byte buffers cut one after another from a block, so that
+ * copying many small values costs a view each rather than an allocation
+ * each. A full block is left to the garbage collector (the buffers cut from
+ * it stay valid) and a new one started, so buffers handed out are never
+ * overwritten, unless the owner calls `reset()` once nothing reads them.
  *
- * Requests over a quarter of a block get a buffer of their own (not reused).
+ * Requests over a quarter of a block get a buffer of their own.
  *
  * @example Usage
  * ```ts
@@ -25,33 +28,31 @@ export interface ByteArenaOptions {
  * ```
  */
 export class ByteArena {
-  #blockSize: number;
-  #blocks: Uint8Array[] = [];
-  #block = -1;
+  #maxBlock: number;
+  #nextBlock: number;
+  #block = new Uint8Array(0);
   #fill = 0;
 
   constructor(options: ByteArenaOptions = {}) {
-    this.#blockSize = options.blockSize ?? 64 * 1024;
+    this.#maxBlock = options.blockSize ?? 64 * 1024;
+    this.#nextBlock = Math.min(this.#maxBlock, options.firstBlockSize ?? this.#maxBlock);
   }
 
   /** A buffer of `length` bytes (contents unspecified). */
   alloc(length: number): Uint8Array {
-    if (length > this.#blockSize >> 2) return new Uint8Array(length);
-    if (this.#block < 0 || this.#fill + length > this.#blockSize) this.#nextBlock();
+    if (length > this.#maxBlock >> 2) return new Uint8Array(length);
+    if (this.#fill + length > this.#block.length) {
+      this.#block = new Uint8Array(Math.max(this.#nextBlock, length));
+      this.#nextBlock = Math.min(this.#maxBlock, this.#nextBlock * 4);
+      this.#fill = 0;
+    }
     const start = this.#fill;
     this.#fill += length;
-    return this.#blocks[this.#block].subarray(start, this.#fill);
+    return this.#block.subarray(start, this.#fill);
   }
 
-  /** Starts cutting from the first block again. */
+  /** Cuts the current block from its start again: earlier buffers may be overwritten. */
   reset(): void {
-    this.#block = -1;
     this.#fill = 0;
-  }
-
-  #nextBlock(): void {
-    this.#block++;
-    this.#fill = 0;
-    if (this.#block === this.#blocks.length) this.#blocks.push(new Uint8Array(this.#blockSize));
   }
 }

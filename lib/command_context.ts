@@ -1,6 +1,7 @@
+import type { Clock } from "./clock.ts";
 import { VERSION } from "./config.ts";
 import { Stats } from "./stats.ts";
-import { Store } from "./store.ts";
+import { Store } from "./store/store.ts";
 
 /** Server-wide settings the commands read. */
 export interface CommandSettings {
@@ -33,8 +34,10 @@ const DEFAULT_SETTINGS: Omit<CommandSettings, "credentials"> = {
 
 /**
  * What a command needs of the store lock: a `"read"` command only looks
- * (a fetch mark or a lazy LRU bump at most), a `"write"` command changes
- * items, `"none"` never touches the store.
+ * (it may also set an item's fetched and win-token bits with atomics, its
+ * expiry, and its last access at most once a minute: fields readers change
+ * under a shared lock), a `"write"` command changes items or the store's
+ * structure, `"none"` never touches the store.
  */
 export type Access = "read" | "write" | "none";
 
@@ -55,10 +58,12 @@ export interface Command<Args, Result extends { status: string }> {
 
 /** Options of a {@linkcode CommandContext}. */
 export interface CommandContextOptions {
-  /** The item store. @default {new Store()} */
+  /** The item store. @default {a new store of 64 MiB} */
   store?: Store;
   /** The counters. @default {new Stats()} */
   stats?: Stats;
+  /** Time source for the commands (`now`). @default {Date.now} */
+  clock?: Clock;
   /** Settings; those left out take memcached's defaults. */
   settings?: Partial<CommandSettings>;
   /** Writes a log line (verbose output). @default {console.error} */
@@ -79,7 +84,7 @@ export interface CommandContextOptions {
  * import assert from "node:assert/strict";
  *
  * const ctx = new CommandContext();
- * assert.equal(ctx.run(getCommand, { key: "k" }).status, "miss");
+ * assert.equal(ctx.run(getCommand, { key: new TextEncoder().encode("k") }).status, "miss");
  * assert.equal(ctx.stats.c.get_misses, 1);
  * ```
  */
@@ -89,24 +94,46 @@ export class CommandContext {
   readonly settings: CommandSettings;
   readonly log: (line: string) => void;
   readonly shutdown: () => void;
+  /**
+   * The share of the store lock the running request holds, set by the
+   * dispatcher around each one; `undefined` where nothing tracks it (a
+   * command run directly, as in tests and embedding). `run` refuses a
+   * command that needs more than is held.
+   */
+  held: Access | undefined;
+  #clock: Clock;
 
   constructor(options: CommandContextOptions = {}) {
-    this.store = options.store ?? new Store();
-    this.stats = options.stats ?? new Stats();
+    this.#clock = options.clock ?? Date.now;
+    this.store = options.store ?? Store.create({ now: this.now() });
+    this.stats = options.stats ?? new Stats({ startedAt: this.now() });
     this.settings = { ...DEFAULT_SETTINGS, credentials: new Map(), ...options.settings };
     this.log = options.log ?? ((line) => console.error(line));
     this.shutdown = options.shutdown ?? (() => {});
   }
 
+  /** Unix seconds now, as the commands see time. */
+  now(): number {
+    return Math.floor(this.#clock() / 1000);
+  }
+
   /**
    * Runs one command. Every command of every protocol passes here, once:
-   * the one place to take the store lock its `access` asks for, or to time
-   * it and count it by `name` and result `status`.
+   * the one place to check that the store lock its `access` asks for is
+   * held, or to time it and count it by `name` and result `status`.
    */
   run<Args, Result extends { status: string }>(
     command: Command<Args, Result>,
     args: Args,
   ): Result {
+    const held = this.held;
+    if (held !== undefined && command.access !== "none" && held !== "write") {
+      if (command.access === "write" || held === "none") {
+        throw new Error(
+          `Command ${command.name} needs the store lock (${command.access}), held: ${held}`,
+        );
+      }
+    }
     return command.run(this, args);
   }
 }

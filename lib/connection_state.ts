@@ -1,3 +1,4 @@
+import { ByteArena } from "./byte_arena.ts";
 import type { CommandContext } from "./command_context.ts";
 import type { Response } from "./messages.ts";
 
@@ -46,6 +47,23 @@ export class ConnectionState {
   readonly context: CommandContext;
   /** SASL or text `-Y` authentication done. */
   authenticated = false;
+  /**
+   * Where lookups copy values (under the store lock) for the replies: blocks
+   * start small, so an idle connection holds little, and are never
+   * overwritten while a reply may still read them.
+   */
+  readonly values: ByteArena = new ByteArena({ firstBlockSize: 4096 });
+  /**
+   * Bytes of values one request may queue before it stops and asks to be run
+   * again (a text `get` of many keys), so that a huge reply is copied out of
+   * the store a part at a time, as the client takes it.
+   */
+  partLimit = Infinity;
+  /**
+   * Where a request that stopped part way resumes (a key index), or 0; set
+   * by the request, read and cleared when it runs again.
+   */
+  resumeAt = 0;
   #out: Response[] = [];
   /** Replies before this index of `#out` count as sent. */
   #sentBefore = 0;

@@ -1,10 +1,10 @@
 import { drained } from "./backpressure.ts";
-import { executeBinary } from "./binary/execute_binary.ts";
-import type { CommandContext } from "./command_context.ts";
+import { binaryAccess, executeBinary } from "./binary/execute_binary.ts";
+import type { Access, CommandContext } from "./command_context.ts";
 import { ConnectionState } from "./connection_state.ts";
 import type { Request, Response } from "./messages.ts";
-import type { RwLock } from "./rw_lock.ts";
-import { executeText } from "./text/execute_text.ts";
+import type { RwLock, RwLockGuard } from "./rw_lock.ts";
+import { executeText, textAccess } from "./text/execute_text.ts";
 
 /** Options of a {@linkcode Dispatcher}. */
 export interface DispatcherOptions {
@@ -20,14 +20,19 @@ export interface DispatcherOptions {
 }
 
 /**
- * Runs each batch of requests in order, under a read share of the store
- * lock, and emits the batch's responses as one array. It owns the
- * connection's {@linkcode ConnectionState}; the protocols run each command
- * through the command layer, where each command says which share of the
- * lock it needs (`Command.access`). Stops at the first request that closes
- * the connection. A batch whose responses pass `maxPendingOutput` bytes is
- * emitted in parts, each waiting until the previous one has been taken
- * downstream.
+ * Runs each batch of requests in order and emits the batch's responses as
+ * one array. Each request runs under the share of the store lock its
+ * command needs (`Command.access`, read or write): a run of requests keeps
+ * the share it holds while the next needs no more, a read share is given up
+ * for the write lock when a request needs that (which is then kept for the
+ * rest of the batch), and every share is released before the responses go
+ * downstream, so none is held across a socket write or an `await`. When a
+ * share cannot be had at once, the batch waits for it in turn (a waiter
+ * always takes and releases its turn, even if the connection closed). It
+ * owns the connection's {@linkcode ConnectionState}. Stops at the first
+ * request that closes the connection. A batch whose responses pass
+ * `maxPendingOutput` bytes is emitted in parts, each waiting until the
+ * previous one has been taken downstream.
  *
  * @example Usage
  * ```ts
@@ -37,7 +42,7 @@ export interface DispatcherOptions {
  * import assert from "node:assert/strict";
  *
  * const batches = await Array.fromAsync(
- *   ReadableStream.from([[{ kind: "text" as const, words: ["version"] }]])
+ *   ReadableStream.from([[{ kind: "text" as const, words: ["version"], keys: [] }]])
  *     .pipeThrough(new Dispatcher(new CommandContext(), new RwLock())),
  * );
  * assert.equal(batches[0][0].kind, "text");
@@ -47,56 +52,66 @@ export class Dispatcher extends TransformStream<Request[], Response[]> {
   constructor(ctx: CommandContext, lock: RwLock, options: DispatcherOptions = {}) {
     const budget = options.maxPendingOutput ?? 1024 * 1024;
     const connection = new ConnectionState({ id: options.connectionId ?? 0, context: ctx });
+    connection.partLimit = budget;
     let closed = false;
-    /** Runs `batch` from `start` until done or over budget; returns where to resume. */
+    /**
+     * Runs `batch` from `start` holding `guard` (a share of `held`), taking
+     * shares as requests need them, until done, over budget, or a share
+     * cannot be had at once; emits the responses and releases the share.
+     */
     const run = (
       batch: Request[],
-      start: number,
+      from: Held,
       controller: TransformStreamDefaultController<Response[]>,
-    ) => {
+    ): Stop => {
       const out = connection.begin();
-      const next = runSome(batch, { start, connection, out, budget });
+      const stop = runSome(batch, { from, lock, connection, out, budget });
       closed = connection.closing;
       if (out.length > 0) controller.enqueue(out);
-      return closed ? batch.length : next;
+      return closed ? { next: batch.length, need: "none" } : stop;
     };
     const resume = async (
       batch: Request[],
-      start: number,
+      stop: Stop,
       controller: TransformStreamDefaultController<Response[]>,
     ) => {
-      let next = start;
-      while (next < batch.length) {
-        if (next > 0 && !(await drained(controller))) return;
-        const guard = await lock.read();
-        try {
-          next = run(batch, next, controller);
-        } finally {
-          guard.release();
+      while (stop.next < batch.length) {
+        if (stop.need === "none") {
+          if (!(await drained(controller))) return;
+          stop = run(batch, { start: stop.next, held: "none" }, controller);
+          continue;
         }
+        // The turn is taken (and released by run) even if the stream ended meanwhile.
+        const guard = await (stop.need === "write" ? lock.write() : lock.read());
+        stop = run(batch, { start: stop.next, held: stop.need, guard }, controller);
       }
     };
     super({
       transform(batch, controller) {
         if (closed) return;
-        const guard = lock.tryRead();
-        if (!guard) return resume(batch, 0, controller);
-        let next: number;
-        try {
-          next = run(batch, 0, controller);
-        } finally {
-          guard.release();
-        }
-        return next < batch.length ? resume(batch, next, controller) : undefined;
+        const stop = run(batch, { start: 0, held: "none" }, controller);
+        return stop.next < batch.length ? resume(batch, stop, controller) : undefined;
       },
     });
   }
 }
 
-/** Where {@linkcode runSome} starts, what it runs on, and how much it may queue. */
+/** Where a run starts, and the share of the lock it starts with. */
+type Held =
+  | { start: number; held: "none" }
+  | { start: number; held: "read" | "write"; guard: RwLockGuard };
+
+/** Where a run stopped, and what the request there waits for ("none": output room). */
+interface Stop {
+  next: number;
+  need: Access;
+}
+
+/** What {@linkcode runSome} runs on, and how much it may queue. */
 interface RunOptions {
-  /** Index of the first request to run. */
-  start: number;
+  /** The first request and the share held for it. */
+  from: Held;
+  lock: RwLock;
   connection: ConnectionState;
   /** Where the connection queues replies (from its `begin()`). */
   out: Response[];
@@ -105,36 +120,60 @@ interface RunOptions {
 }
 
 /**
- * Runs `batch` from `start`, queueing replies on the connection, until it
- * ends, a request closes the connection, or the replies pass `budget` bytes;
- * returns the index of the first request not run (`batch.length` when none
- * is left).
+ * Runs `batch` from `from.start`, queueing replies on the connection, until
+ * it ends, a request closes the connection, the replies pass `budget` bytes,
+ * or a request needs a share of the lock that cannot be had at once;
+ * returns where it stopped and what for. Releases every share it held.
  */
-function runSome(batch: Request[], options: RunOptions): number {
-  const { connection, out, budget } = options;
+function runSome(batch: Request[], options: RunOptions): Stop {
+  const { connection, out, budget, lock } = options;
+  const ctx = connection.context;
+  let held: Access = options.from.held;
+  let guard = options.from.held === "none" ? undefined : options.from.guard;
   let bytes = 0;
-  for (let i = options.start; i < batch.length; i++) {
-    const req = batch[i];
-    const before = out.length;
-    switch (req.kind) {
-      case "binary":
-        executeBinary(req, connection);
-        break;
-      case "text":
-        executeText(req, connection);
-        break;
-      case "close":
-        if (req.reply) connection.reply(req.reply);
-        connection.close();
-        break;
+  try {
+    for (let i = options.from.start; i < batch.length; i++) {
+      const req = batch[i];
+      const need = accessOf(req);
+      if (need === "write" ? held !== "write" : need === "read" && held === "none") {
+        guard?.release();
+        guard = need === "write" ? lock.tryWrite() : lock.tryRead();
+        held = guard ? need : "none";
+        if (!guard) return { next: i, need };
+      }
+      ctx.held = held;
+      const before = out.length;
+      switch (req.kind) {
+        case "binary":
+          executeBinary(req, connection);
+          break;
+        case "text":
+          executeText(req, connection);
+          break;
+        case "close":
+          if (req.reply) connection.reply(req.reply);
+          connection.close();
+          break;
+      }
+      if (connection.closing) return { next: batch.length, need: "none" };
+      // A request that stopped part way runs again once its part is taken.
+      if (connection.resumeAt > 0) return { next: i, need: "none" };
+      for (let j = before; j < out.length; j++) bytes += responseSize(out[j]);
+      if (bytes > budget) return { next: i + 1, need: "none" };
     }
-    if (connection.closing) return batch.length;
-    for (let j = before; j < out.length; j++) bytes += responseSize(out[j]);
-    if (bytes > budget) return i + 1;
+    return { next: batch.length, need: "none" };
+  } finally {
+    ctx.held = undefined;
+    guard?.release();
   }
-  return batch.length;
 }
 
+/** The share of the store lock a request needs. */
+function accessOf(req: Request): Access {
+  if (req.kind === "binary") return binaryAccess(req);
+  if (req.kind === "text") return textAccess(req);
+  return "none";
+}
 /** Roughly the bytes a response will take on the wire. */
 function responseSize(res: Response): number {
   if (res.kind === "binary") return 24 + res.key.length + res.value.length;

@@ -248,5 +248,7 @@ function writeBinaryHead(out: Uint8Array, pos: number, res: BinaryResponse): num
     writeU32BE(out, pos, res.flags);
     pos += 4;
   }
-  return writeString(out, pos, res.key);
+  if (typeof res.key === "string") return writeString(out, pos, res.key);
+  out.set(res.key, pos);
+  return pos + res.key.length;
 }

@@ -45,7 +45,7 @@ export interface FlushExtras {
 /** A binary request's extras, decoded for its opcode's family. */
 export type BinaryExtras = StorageExtras | ArithmeticExtras | TouchExtras | FlushExtras;
 
-/** A decoded binary protocol request. Owns its bytes: nothing aliases the read buffer. */
+/** A decoded binary protocol request. */
 export interface BinaryRequest {
   kind: "binary";
   opcode: number;
@@ -60,8 +60,11 @@ export interface BinaryRequest {
    * length; `undefined` otherwise.
    */
   extras: BinaryExtras | undefined;
-  /** The key as a byte string. */
-  key: string;
+  /**
+   * The key's bytes: a view of the chunk the frame came in (which is never
+   * overwritten), or a copy for a frame that spanned chunks.
+   */
+  key: Uint8Array;
   /** The value (body after extras and key). */
   value: Uint8Array;
 }
@@ -84,8 +87,8 @@ export interface BinaryResponse {
   cas: number;
   /** When set, sent as 4 bytes of extras (GET family). */
   flags?: number;
-  /** Key as a byte string ("" for none). */
-  key: string;
+  /** Key: bytes, or a byte string (stat names); empty for none. */
+  key: Uint8Array | string;
   /** Body after extras and key: bytes, or a byte string (error texts, stats). */
   value: Uint8Array | string;
 }

@@ -20,7 +20,7 @@ import { Server } from "./server.ts";
 
 export type { ServerOptions } from "./config.ts";
 export { Server } from "./server.ts";
-export { Store } from "./store.ts";
+export { Store } from "./store/store.ts";
 export type { Clock } from "./clock.ts";
 
 /**

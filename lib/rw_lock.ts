@@ -1,31 +1,60 @@
-/** A waiter queued on an {@linkcode RwLock}. */
-interface Waiter {
-  write: boolean;
-  resolve: () => void;
-  next: Waiter | undefined;
-}
-
 /**
- * A held share of an {@linkcode RwLock}; release it once, or let `using`
- * release it at the end of the scope.
+ * A held share of a {@linkcode RwLock}; release it once, or let
+ * `using` release it at the end of the scope.
  */
 export interface RwLockGuard extends Disposable {
   /** Releases the share. Releasing twice does nothing. */
   release(): void;
 }
 
+/** Options of a {@linkcode RwLock} (per thread: each attaches with its own). */
+export interface RwLockOptions {
+  /**
+   * Microseconds to poll for a turn before sleeping. Turns are short, and
+   * with no more busy threads than cores, polling a few tens of
+   * microseconds avoids a sleep and wake-up per turn (a convoy in which
+   * every turn waits for the next thread to be scheduled); with more
+   * threads than cores, polling takes the core from the holder. 0 while the
+   * holder may be this thread. @default {0}
+   */
+  spinMicros?: number;
+}
+
+// Int32 places of the lock word.
+/** Next ticket to hand out. */
+const USERS = 0;
+/** Readers may enter while their ticket equals this. */
+const READ = 1;
+/** Writers may enter while their ticket equals this; counts finished turns. */
+const WRITE = 2;
+/** 1 while a writer holds the lock (for `writing` only). */
+const WRITER = 3;
+const INTS = 4;
+
+/** Pending `Atomics.waitAsync` calls in this thread, and the timer that keeps it alive meanwhile. */
+let pendingWaits = 0;
+let keepAlive: ReturnType<typeof setInterval> | undefined;
+
+/** Ends a turn (module-private: for the guards). */
+let finishTurn: (lock: RwLock, write: boolean) => void;
+
 /**
- * A writer-preferring read/write lock.
+ * A writer-preferring read/write lock over a few integers in shared memory,
+ * usable from every worker that was given its {@linkcode RwLock.buffer}.
  *
- * Any number of readers may hold it together; a writer holds it alone.
- * Waiters are served first in, first out, and a waiting writer blocks readers
- * that arrive after it, so writers never starve (like Go's `sync.RWMutex`).
- * {@linkcode RwLock.tryRead} and {@linkcode RwLock.tryWrite} are synchronous
- * fast paths that cost no Promise.
+ * Any number of readers hold it together; a writer holds it alone. It is a
+ * ticket lock: each caller takes the next ticket and is served in ticket
+ * order, so waiters are served first come, first served, and a waiting
+ * writer stops every reader that arrives after it (writers never starve).
+ * Consecutive readers are served together.
  *
- * JavaScript runs one command at a time, so a synchronous store operation
- * needs no lock; the lock orders work that holds the store across `await`s
- * (for example an embedder's bulk load) against the command dispatchers.
+ * {@linkcode RwLock.tryRead} and {@linkcode RwLock.tryWrite}
+ * are synchronous fast paths (a compare-and-exchange, no Promise).
+ * {@linkcode RwLock.read} and {@linkcode RwLock.write} wait
+ * with `Atomics.waitAsync`, so the event loop keeps running (and is kept
+ * alive while they wait); `readSync`/`writeSync` block the thread with
+ * `Atomics.wait`. Both may poll first (`spinMicros`). A caller that took a ticket always gets its turn and must
+ * release it, whatever happened meanwhile: everyone behind it waits.
  *
  * @example Usage
  * ```ts
@@ -33,36 +62,52 @@ export interface RwLockGuard extends Disposable {
  * import assert from "node:assert/strict";
  *
  * const lock = new RwLock();
+ * const other = new RwLock(lock.buffer); // as a worker would attach
  * {
  *   using _write = await lock.write();
- *   assert(lock.tryRead() === undefined); // readers wait for the writer
+ *   assert(other.tryRead() === undefined); // readers wait for the writer
  * }
- * const read = lock.tryRead();
+ * const read = other.tryRead();
  * assert(read !== undefined);
  * read.release();
  * ```
  */
 export class RwLock {
-  #readers = 0;
-  #writer = false;
-  #head: Waiter | undefined;
-  #tail: Waiter | undefined;
+  #a: Int32Array<SharedArrayBuffer>;
+  #spinMicros: number;
+
+  static {
+    finishTurn = (lock, write) => lock.#finish(write);
+  }
+
+  /** Attaches to the lock in `buffer`, or makes a new lock. */
+  constructor(
+    buffer: SharedArrayBuffer = new SharedArrayBuffer(INTS * 4),
+    options: RwLockOptions = {},
+  ) {
+    this.#a = new Int32Array(buffer, 0, INTS);
+    this.#spinMicros = options.spinMicros ?? 0;
+  }
+
+  /** The shared memory of the lock, to hand to another worker. */
+  get buffer(): SharedArrayBuffer {
+    return this.#a.buffer;
+  }
 
   /** Number of readers holding the lock now. */
   get readers(): number {
-    return this.#readers;
+    return (Atomics.load(this.#a, READ) - Atomics.load(this.#a, WRITE)) | 0;
   }
 
   /** Whether a writer holds the lock now. */
   get writing(): boolean {
-    return this.#writer;
+    return Atomics.load(this.#a, WRITER) === 1;
   }
 
   /** Number of callers waiting for the lock. */
   get waiting(): number {
-    let n = 0;
-    for (let w = this.#head; w; w = w.next) n++;
-    return n;
+    const taken = (Atomics.load(this.#a, USERS) - Atomics.load(this.#a, WRITE)) | 0;
+    return taken - this.readers - (this.writing ? 1 : 0);
   }
 
   /**
@@ -71,9 +116,11 @@ export class RwLock {
    * @returns A guard, or `undefined` when the caller would have to wait.
    */
   tryRead(): RwLockGuard | undefined {
-    if (this.#writer || this.#head) return undefined;
-    this.#readers++;
-    return this.#guard(false);
+    const a = this.#a;
+    const read = Atomics.load(a, READ);
+    if (Atomics.compareExchange(a, USERS, read, (read + 1) | 0) !== read) return undefined;
+    this.#advance(READ);
+    return new Guard(this, false);
   }
 
   /**
@@ -82,61 +129,148 @@ export class RwLock {
    * @returns A guard, or `undefined` when the caller would have to wait.
    */
   tryWrite(): RwLockGuard | undefined {
-    if (this.#writer || this.#readers > 0 || this.#head) return undefined;
-    this.#writer = true;
-    return this.#guard(true);
+    const a = this.#a;
+    const write = Atomics.load(a, WRITE);
+    if (Atomics.compareExchange(a, USERS, write, (write + 1) | 0) !== write) return undefined;
+    Atomics.store(a, WRITER, 1);
+    return new Guard(this, true);
   }
 
-  /** Waits for a read share, behind every earlier waiter. */
+  /** Waits for a read share, behind every earlier waiter, without blocking the thread. */
   read(): Promise<RwLockGuard> {
     const guard = this.tryRead();
     if (guard) return Promise.resolve(guard);
-    return this.#enqueue(false);
+    return this.#readAsync(Atomics.add(this.#a, USERS, 1));
   }
 
-  /** Waits for the lock alone, behind every earlier waiter. */
+  /** Waits for the lock alone, behind every earlier waiter, without blocking the thread. */
   write(): Promise<RwLockGuard> {
     const guard = this.tryWrite();
     if (guard) return Promise.resolve(guard);
-    return this.#enqueue(true);
+    return this.#writeAsync(Atomics.add(this.#a, USERS, 1));
   }
 
-  #enqueue(write: boolean): Promise<RwLockGuard> {
-    return new Promise((resolve) => {
-      const waiter: Waiter = {
-        write,
-        resolve: () => resolve(this.#guard(write)),
-        next: undefined,
-      };
-      if (this.#tail) this.#tail.next = waiter;
-      else this.#head = waiter;
-      this.#tail = waiter;
-    });
+  /** Blocks the thread until it holds a read share. */
+  readSync(): RwLockGuard {
+    const guard = this.tryRead();
+    if (guard) return guard;
+    const ticket = Atomics.add(this.#a, USERS, 1);
+    this.#block(READ, ticket);
+    return this.#enterRead();
   }
 
-  #guard(write: boolean): RwLockGuard {
-    let held = true;
-    const release = () => {
-      if (!held) return;
-      held = false;
-      if (write) this.#writer = false;
-      else this.#readers--;
-      this.#wake();
-    };
-    return { release, [Symbol.dispose]: release };
+  /** Blocks the thread until it holds the lock alone. */
+  writeSync(): RwLockGuard {
+    const guard = this.tryWrite();
+    if (guard) return guard;
+    const ticket = Atomics.add(this.#a, USERS, 1);
+    this.#block(WRITE, ticket);
+    return this.#enterWrite();
   }
 
-  /** Hands the lock to the waiters at the head of the queue that may hold it now. */
-  #wake(): void {
-    while (this.#head && !this.#writer) {
-      const waiter = this.#head;
-      if (waiter.write && this.#readers > 0) return;
-      this.#head = waiter.next;
-      if (!this.#head) this.#tail = undefined;
-      if (waiter.write) this.#writer = true;
-      else this.#readers++;
-      waiter.resolve();
-      if (waiter.write) return;
+  #finish(write: boolean): void {
+    if (write) Atomics.store(this.#a, WRITER, 0);
+    this.#advance(WRITE);
+    if (write) this.#advance(READ);
+  }
+
+  /**
+   * Moves a serving counter on and wakes its waiters, if any can exist: a
+   * waiter took its ticket before it waits, so with no ticket handed out
+   * past the new value, nobody waits for it (and anyone who takes one later
+   * sees the new value before waiting).
+   */
+  #advance(index: number): void {
+    const a = this.#a;
+    const value = (Atomics.add(a, index, 1) + 1) | 0;
+    if (Atomics.load(a, USERS) !== value) Atomics.notify(a, index);
+  }
+
+  async #readAsync(ticket: number): Promise<RwLockGuard> {
+    await this.#wait(READ, ticket);
+    return this.#enterRead();
+  }
+
+  async #writeAsync(ticket: number): Promise<RwLockGuard> {
+    await this.#wait(WRITE, ticket);
+    return this.#enterWrite();
+  }
+
+  #enterRead(): RwLockGuard {
+    this.#advance(READ); // the next ticket may be a waiting reader
+    return new Guard(this, false);
+  }
+
+  #enterWrite(): RwLockGuard {
+    Atomics.store(this.#a, WRITER, 1);
+    return new Guard(this, true);
+  }
+
+  /** Waits, without blocking, until the counter at `index` reaches `ticket`. */
+  async #wait(index: number, ticket: number): Promise<void> {
+    const a = this.#a;
+    if (spin(a, index, ticket, this.#spinMicros)) return;
+    for (;;) {
+      const now = Atomics.load(a, index);
+      if (now === ticket) return;
+      const result = Atomics.waitAsync(a, index, now);
+      if (!result.async) continue;
+      if (pendingWaits++ === 0) keepAlive = setInterval(() => {}, 1 << 30);
+      try {
+        await result.value;
+      } finally {
+        if (--pendingWaits === 0) clearInterval(keepAlive);
+      }
     }
+  }
+
+  /** Blocks until the counter at `index` reaches `ticket`. */
+  #block(index: number, ticket: number): void {
+    const a = this.#a;
+    if (spin(a, index, ticket, this.#spinMicros)) return;
+    for (;;) {
+      const now = Atomics.load(a, index);
+      if (now === ticket) return;
+      Atomics.wait(a, index, now);
+    }
+  }
+}
+
+/** Whether the counter at `index` reaches `ticket` within `micros` of polling. */
+function spin(
+  a: Int32Array<SharedArrayBuffer>,
+  index: number,
+  ticket: number,
+  micros: number,
+): boolean {
+  if (micros <= 0) return false;
+  const end = performance.now() + micros / 1000;
+  do {
+    for (let i = 0; i < 64; i++) {
+      if (Atomics.load(a, index) === ticket) return true;
+    }
+  } while (performance.now() < end);
+  return false;
+}
+
+/** A held share: releases its turn once. */
+class Guard implements RwLockGuard {
+  #lock: RwLock | undefined;
+  #write: boolean;
+
+  constructor(lock: RwLock, write: boolean) {
+    this.#lock = lock;
+    this.#write = write;
+  }
+
+  release(): void {
+    const lock = this.#lock;
+    if (!lock) return;
+    this.#lock = undefined;
+    finishTurn(lock, this.#write);
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
   }
 }

@@ -9,12 +9,15 @@ import { FrameDecoder } from "./frame_decoder.ts";
 import { FrameEncoder } from "./frame_encoder.ts";
 import { RwLock } from "./rw_lock.ts";
 import { Stats } from "./stats.ts";
-import { Store } from "./store.ts";
+import { Store } from "./store/store.ts";
 
 const TOO_MANY = new TextEncoder().encode("ERROR Too many open connections\r\n");
 
-/** Seconds between sweeps of expired items. */
+/** Milliseconds between sweeps of expired items. */
 const SWEEP_INTERVAL_MS = 1000;
+
+/** Items a sweep visits at most (memcached's crawler also goes a slice at a time). */
+const SWEEP_LIMIT = 50_000;
 
 /**
  * A listening memcached-compatible server: accepts connections and runs each
@@ -59,13 +62,14 @@ export class Server {
     this.#log = options.log ?? ((line) => console.error(line));
     this.#coarseClock = options.clock ? undefined : new CoarseClock();
     const clock = options.clock ?? this.#coarseClock!.now;
-    this.store = new Store({
+    const now = Math.floor(clock() / 1000);
+    this.store = Store.create({
+      now,
       memoryLimit: (options.memoryLimitMiB ?? 64) * 1024 * 1024,
       maxItemSize: options.maxItemSize ?? 1024 * 1024,
       evict: !options.noEvict,
-      clock,
     });
-    this.stats = new Stats(Math.floor(clock() / 1000));
+    this.stats = new Stats({ startedAt: now });
     this.#listener = listen(options);
     const addr = this.#listener.addr as Deno.NetAddr;
     this.#settings = {
@@ -89,6 +93,7 @@ export class Server {
       settings: this.#settings,
       log: this.#log,
       shutdown: () => void this.close(),
+      clock,
     });
     this.#limits = new ConnectionLimits({
       idleTimeoutMs: this.#settings.idleTimeout * 1000,
@@ -102,9 +107,15 @@ export class Server {
     });
     this.#maxPendingOutput = options.maxPendingOutput ?? 1024 * 1024;
     this.#graceMs = options.shutdownGraceMs ?? 3000;
-    this.#sweeper = setInterval(() => this.store.sweep(10_000), SWEEP_INTERVAL_MS);
+    this.#sweeper = setInterval(() => this.#sweep(clock), SWEEP_INTERVAL_MS);
     Deno.unrefTimer(this.#sweeper as unknown as number);
     this.#accepting = this.#acceptLoop();
+  }
+
+  /** Unlinks expired items, a bounded number at a time, when the store is free to write. */
+  #sweep(clock: () => number): void {
+    using write = this.lock.tryWrite();
+    if (write) this.store.sweep({ now: Math.floor(clock() / 1000), limit: SWEEP_LIMIT });
   }
 
   /** The bound port (useful with port 0). */
@@ -172,7 +183,7 @@ export class Server {
       closeQuietly(conn);
       return;
     }
-    if (this.#conns.size >= this.#settings.maxConnections) {
+    if (!this.stats.admit(this.#settings.maxConnections)) {
       c.rejected_connections++;
       const task = conn.write(TOO_MANY).catch(() => 0).then(() => closeQuietly(conn));
       this.#track(task);
@@ -186,6 +197,7 @@ export class Server {
       this.#serve(conn).finally(() => {
         this.#conns.delete(conn);
         c.curr_connections--;
+        this.stats.leave();
         closeQuietly(conn);
       }),
     );

@@ -33,74 +33,201 @@ export interface StatCounters {
   bytes_written: number;
 }
 
+/** The counters, in the order they sit in each worker's block. */
+const NAMES: readonly (keyof StatCounters)[] = [
+  "curr_connections",
+  "total_connections",
+  "rejected_connections",
+  "connection_structures",
+  "cmd_get",
+  "cmd_set",
+  "cmd_flush",
+  "cmd_touch",
+  "cmd_meta",
+  "get_hits",
+  "get_misses",
+  "get_expired",
+  "get_flushed",
+  "delete_misses",
+  "delete_hits",
+  "incr_misses",
+  "incr_hits",
+  "decr_misses",
+  "decr_hits",
+  "cas_misses",
+  "cas_hits",
+  "cas_badval",
+  "touch_hits",
+  "touch_misses",
+  "store_too_large",
+  "store_no_memory",
+  "auth_cmds",
+  "auth_errors",
+  "idle_kicks",
+  "bytes_read",
+  "bytes_written",
+];
+
 /** Counters that `stats reset` does not clear. */
 const KEPT = new Set<keyof StatCounters>(["curr_connections", "connection_structures"]);
 
-function zero(): StatCounters {
-  return {
-    curr_connections: 0,
-    total_connections: 0,
-    rejected_connections: 0,
-    connection_structures: 0,
-    cmd_get: 0,
-    cmd_set: 0,
-    cmd_flush: 0,
-    cmd_touch: 0,
-    cmd_meta: 0,
-    get_hits: 0,
-    get_misses: 0,
-    get_expired: 0,
-    get_flushed: 0,
-    delete_misses: 0,
-    delete_hits: 0,
-    incr_misses: 0,
-    incr_hits: 0,
-    decr_misses: 0,
-    decr_hits: 0,
-    cas_misses: 0,
-    cas_hits: 0,
-    cas_badval: 0,
-    touch_hits: 0,
-    touch_misses: 0,
-    store_too_large: 0,
-    store_no_memory: 0,
-    auth_cmds: 0,
-    auth_errors: 0,
-    idle_kicks: 0,
-    bytes_read: 0,
-    bytes_written: 0,
-  };
+/** Float64s per block: the counters, rounded up to whole 64-byte lines (no false sharing). */
+const BLOCK = Math.ceil(NAMES.length / 8) * 8;
+
+// Server-wide int32s, after the blocks.
+/** Open connections over all workers, kept with Atomics for the `-c` limit. */
+const CONNECTIONS = 0;
+/** Unix seconds the server started. */
+const STARTED_AT = 1;
+const INTS = 16;
+
+/** Options of {@linkcode Stats.allocate}. */
+export interface StatsMemoryOptions {
+  /** Number of workers (each gets a block). */
+  workers: number;
+  /** Unix seconds the server started. */
+  startedAt: number;
 }
 
+/** Options of a {@linkcode Stats}. */
+export interface StatsOptions {
+  /** The shared memory from {@linkcode Stats.allocate}. @default {a block for one worker} */
+  buffer?: SharedArrayBuffer;
+  /** Which block is this worker's. @default {0} */
+  worker?: number;
+  /** Unix seconds the server started, for a new buffer. @default {now} */
+  startedAt?: number;
+}
+
+/** One worker's counters, each a property over its block of shared memory. */
+type CounterBlock = StatCounters;
+
 /**
- * Server-wide statistics shared by every connection.
+ * Server-wide statistics in one `SharedArrayBuffer`, laid out for workers:
+ * each worker has a block of counters with memcached's names that only it
+ * writes (plain increments, `stats.c.cmd_get++`), `totals()` sums the
+ * blocks, and `stats reset` records a baseline that totals subtract. The
+ * count of open connections over all workers is kept apart with `Atomics`,
+ * so that `-c` limits the total. Later stats extend `NAMES`.
+ *
+ * Counters are float64s: one writer each, and on the 64-bit targets V8
+ * runs on, an aligned float64 load or store is one instruction, so a reader
+ * summing the blocks sees each counter's old or new value, never a mix.
  *
  * @example Usage
  * ```ts
  * import { Stats } from "./stats.ts";
  * import assert from "node:assert/strict";
  *
- * const stats = new Stats();
- * stats.c.cmd_get++;
- * stats.reset();
- * assert.deepEqual(stats.c.cmd_get, 0);
+ * const buffer = Stats.allocate({ workers: 2, startedAt: 1_700_000_000 });
+ * const first = new Stats({ buffer, worker: 0 });
+ * const second = new Stats({ buffer, worker: 1 }); // in another worker
+ * first.c.cmd_get++;
+ * second.c.cmd_get += 2;
+ * assert.equal(first.totals().cmd_get, 3);
+ * first.reset();
+ * assert.equal(second.totals().cmd_get, 0);
  * ```
  */
 export class Stats {
-  /** The live counters; commands increment them directly. */
-  readonly c: StatCounters = zero();
-  /** Unix seconds when the server started. */
-  readonly startedAt: number;
+  /** This worker's counters: increment them directly. */
+  readonly c: CounterBlock;
+  #f: Float64Array<SharedArrayBuffer>;
+  #i: Int32Array<SharedArrayBuffer>;
+  #workers: number;
+  #buffer: SharedArrayBuffer;
 
-  constructor(now: number = Math.floor(Date.now() / 1000)) {
-    this.startedAt = now;
+  /** Makes the shared memory for `workers` blocks. */
+  static allocate(options: StatsMemoryOptions): SharedArrayBuffer {
+    const buffer = new SharedArrayBuffer((options.workers + 1) * BLOCK * 8 + INTS * 4);
+    new Int32Array(buffer, (options.workers + 1) * BLOCK * 8, INTS)[STARTED_AT] = options
+      .startedAt;
+    return buffer;
   }
 
-  /** Clears the counters as `stats reset` does. */
+  /** Attaches worker number `worker` to the stats in `buffer` (or makes stats for one). */
+  constructor(options: StatsOptions = {}) {
+    const buffer = options.buffer ??
+      Stats.allocate({ workers: 1, startedAt: options.startedAt ?? Math.floor(Date.now() / 1000) });
+    const worker = options.worker ?? 0;
+    this.#buffer = buffer;
+    const ints = INTS * 4;
+    this.#workers = (buffer.byteLength - ints) / (BLOCK * 8) - 1;
+    if (!Number.isInteger(this.#workers) || worker < 0 || worker >= this.#workers) {
+      throw new RangeError(`Worker ${worker} has no block in these stats`);
+    }
+    this.#f = new Float64Array(buffer, 0, (this.#workers + 1) * BLOCK);
+    this.#i = new Int32Array(buffer, (this.#workers + 1) * BLOCK * 8, INTS);
+    this.c = blockOf(this.#f, worker * BLOCK);
+  }
+
+  /** The shared memory, to hand to another worker. */
+  get buffer(): SharedArrayBuffer {
+    return this.#buffer;
+  }
+
+  /** Unix seconds the server started. */
+  get startedAt(): number {
+    return this.#i[STARTED_AT];
+  }
+
+  /** Number of workers sharing these stats. */
+  get workers(): number {
+    return this.#workers;
+  }
+
+  /** Open connections over all workers. */
+  get connections(): number {
+    return Atomics.load(this.#i, CONNECTIONS);
+  }
+
+  /** Counts a new connection if the total stays within `limit`; false when it would not. */
+  admit(limit: number): boolean {
+    if (Atomics.add(this.#i, CONNECTIONS, 1) < limit) return true;
+    Atomics.sub(this.#i, CONNECTIONS, 1);
+    return false;
+  }
+
+  /** Counts a connection admitted earlier as closed. */
+  leave(): void {
+    Atomics.sub(this.#i, CONNECTIONS, 1);
+  }
+
+  /** The counters summed over every worker, less what `reset` cleared. */
+  totals(): StatCounters {
+    const f = this.#f;
+    const base = this.#workers * BLOCK;
+    const out = {} as StatCounters;
+    for (let n = 0; n < NAMES.length; n++) {
+      let sum = -f[base + n];
+      for (let w = 0; w < this.#workers; w++) sum += f[w * BLOCK + n];
+      out[NAMES[n]] = sum;
+    }
+    return out;
+  }
+
+  /** Clears the counters as `stats reset` does, for every worker. */
   reset(): void {
-    const fresh = zero();
-    for (const key of Object.keys(fresh) as (keyof StatCounters)[]) {
-      if (!KEPT.has(key)) this.c[key] = fresh[key];
+    const f = this.#f;
+    const base = this.#workers * BLOCK;
+    for (let n = 0; n < NAMES.length; n++) {
+      if (KEPT.has(NAMES[n])) continue;
+      let sum = 0;
+      for (let w = 0; w < this.#workers; w++) sum += f[w * BLOCK + n];
+      f[base + n] = sum;
     }
   }
+}
+
+/** An object whose properties read and write the counters of the block at `start`. */
+function blockOf(f: Float64Array, start: number): CounterBlock {
+  const block = {} as CounterBlock;
+  NAMES.forEach((name, n) => {
+    Object.defineProperty(block, name, {
+      get: () => f[start + n],
+      set: (value: number) => f[start + n] = value,
+      enumerable: true,
+    });
+  });
+  return block;
 }

@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
 import { RwLock } from "../lib/rw_lock.ts";
+import {
+  PATTERN_AT,
+  PATTERN_BYTES,
+  READERS,
+  type Task,
+  VIOLATIONS,
+  WRITERS,
+} from "./_support/shared_worker.ts";
+import { runTasks, startWorker, until, within } from "./_support/workers.ts";
 
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 
@@ -19,9 +28,10 @@ Deno.test("RwLock tryRead and tryWrite take a free lock synchronously", () => {
   assert.equal(lock.tryWrite(), undefined);
   w.release();
   assert.ok(!lock.writing);
+  assert.equal(lock.waiting, 0);
 });
 
-Deno.test("RwLock read() takes a free lock at once, before any timer fires", async () => {
+Deno.test("RwLock read() and write() take a free lock at once, before any timer fires", async () => {
   const lock = new RwLock();
   const pending = lock.read();
   assert.equal(lock.readers, 1, "the share is held as soon as read() returns");
@@ -30,6 +40,9 @@ Deno.test("RwLock read() takes a free lock at once, before any timer fires", asy
   assert.equal(first, "lock");
   assert.equal(lock.readers, 0);
   await timer;
+  const writing = lock.write();
+  assert.ok(lock.writing);
+  (await writing).release();
 });
 
 Deno.test("RwLock serves waiters first in, first out", async () => {
@@ -44,7 +57,7 @@ Deno.test("RwLock serves waiters first in, first out", async () => {
   ];
   assert.equal(lock.waiting, 4);
   first.release();
-  await Promise.all(waiters);
+  await within(Promise.all(waiters), "the waiters");
   assert.deepEqual(order, ["w1", "r1", "w2", "r2"]);
   assert.equal(lock.waiting, 0);
 });
@@ -55,7 +68,7 @@ Deno.test("RwLock lets consecutive waiting readers in together", async () => {
   const r1 = lock.read();
   const r2 = lock.read();
   w.release();
-  const [g1, g2] = await Promise.all([r1, r2]);
+  const [g1, g2] = await within(Promise.all([r1, r2]), "both readers");
   assert.equal(lock.readers, 2);
   g1.release();
   g2.release();
@@ -79,12 +92,12 @@ Deno.test("RwLock: a waiting writer blocks readers that come after it", async ()
   await tick();
   assert.ok(!writing && !lateReader);
   reader.release();
-  const w = await writer;
+  const w = await within(writer, "the writer");
   assert.ok(writing);
   await tick();
   assert.ok(!lateReader, "the late reader waits for the writer to finish");
   w.release();
-  await late;
+  await within(late, "the late reader");
   assert.ok(lateReader);
 });
 
@@ -104,6 +117,7 @@ Deno.test("RwLock releases with `using`, and releasing twice does nothing", asyn
   g.release();
   g.release();
   assert.equal(lock.readers, 0);
+  assert.ok(lock.tryWrite(), "a double release must not hand out an extra turn");
 });
 
 Deno.test("RwLock keeps a writer alone across awaits while readers queue in order", async () => {
@@ -120,6 +134,76 @@ Deno.test("RwLock keeps a writer alone across awaits while readers queue in orde
     using _r = await lock.read();
     log.push(`read ${n}`);
   });
-  await Promise.all([writer, ...readers]);
+  await within(Promise.all([writer, ...readers]), "the writer and readers");
   assert.deepEqual(log, ["write start", "write end", "read 1", "read 2", "read 3"]);
+});
+
+Deno.test("RwLock counters wrap around without losing turns", () => {
+  const lock = new RwLock();
+  const words = new Int32Array(lock.buffer);
+  words.fill(0x7fff_fffe, 0, 3); // every ticket counter two short of overflow
+  for (let i = 0; i < 5; i++) {
+    const r1 = lock.tryRead()!;
+    const r2 = lock.tryRead()!;
+    assert.equal(lock.readers, 2);
+    r1.release();
+    r2.release();
+    const w = lock.tryWrite();
+    assert.ok(w, `turn ${i}`);
+    w.release();
+  }
+});
+
+Deno.test("RwLock keeps writers alone and readers together across 4 workers", async () => {
+  const lock = new RwLock();
+  const state = new SharedArrayBuffer(PATTERN_AT + PATTERN_BYTES);
+  const tasks: Task[] = [0, 1, 2, 3].map((id) => ({
+    kind: "exclusion",
+    id,
+    lock: lock.buffer,
+    state,
+    rounds: 500,
+  }));
+  const turns = await within(runTasks(tasks), "the workers", 60_000);
+  const counters = new Int32Array(state, 0, 16);
+  assert.equal(
+    counters[VIOLATIONS],
+    0,
+    "a writer shared the lock, or a reader saw a mixed pattern",
+  );
+  assert.equal(counters[READERS] + counters[WRITERS], 0);
+  assert.ok(turns.every((n) => n > 0));
+  assert.equal(lock.waiting + lock.readers, 0);
+});
+
+Deno.test("RwLock across workers: a reader arriving after a waiting writer enters after it", async () => {
+  const lock = new RwLock();
+  const log = new Int32Array(new SharedArrayBuffer(64));
+  const workers = [1, 2, 3, 4].map(() => startWorker());
+  try {
+    workers.forEach((w, i) =>
+      w.send({ kind: "queue", id: i + 1, lock: lock.buffer, state: log.buffer })
+    );
+    for (const w of workers) await w.answer(); // ready
+    const held = lock.tryRead()!; // a reader holds the lock
+    const queued = ["write", "read", "write", "read"];
+    for (const [i, mode] of queued.entries()) {
+      workers[i].send(mode);
+      await until(
+        () => lock.waiting === i + 1 || Atomics.load(log, 0) > 0,
+        `worker ${i + 1} queues`,
+      );
+      assert.equal(Atomics.load(log, 0), 0, `worker ${i + 1} waits its turn`);
+    }
+    held.release();
+    for (let i = 0; i < 4; i++) {
+      await until(() => Atomics.load(log, 0) === i + 1, `worker ${i + 1} enters`);
+      assert.deepEqual([...log.subarray(1, 2 + i)], [1, 2, 3, 4].slice(0, i + 1));
+      workers[i].send("release");
+      await workers[i].answer();
+    }
+    assert.equal(lock.waiting + lock.readers, 0);
+  } finally {
+    for (const w of workers) w[Symbol.dispose]();
+  }
 });

@@ -1,4 +1,4 @@
-import { bytesToString, EMPTY, readU32BE } from "../bytes.ts";
+import { EMPTY, readU32BE } from "../bytes.ts";
 import type { BinaryExtras, BinaryRequest, Request } from "../messages.ts";
 import { HEADER_SIZE, Op, REQUEST_MAGIC, Status, STATUS_TEXT } from "./constants.ts";
 
@@ -55,7 +55,11 @@ export class BinaryParser {
     return this.#pendingLength;
   }
 
-  /** Decodes what `chunk` completes; the chunk may be reused by the caller afterwards. */
+  /**
+   * Decodes what `chunk` completes. Requests keep views of `chunk` (keys):
+   * do not overwrite it while they are in use. Bytes it holds back for a
+   * frame's rest are copied.
+   */
   push(chunk: Uint8Array, out: Request[]): void {
     if (this.#closed) return;
     let data = chunk;
@@ -63,7 +67,7 @@ export class BinaryParser {
       this.#append(chunk);
       data = this.#pending.subarray(0, this.#pendingLength);
     }
-    const used = this.#parse(data, out);
+    const used = this.#parse(data, out, data === chunk);
     const rest = data.length - used;
     if (this.#closed || rest === 0) {
       this.#pendingLength = 0;
@@ -90,8 +94,11 @@ export class BinaryParser {
     this.#pendingLength = need;
   }
 
-  /** Parses complete frames of `data` into `out`; returns the bytes consumed. */
-  #parse(data: Uint8Array, out: Request[]): number {
+  /**
+   * Parses complete frames of `data` into `out`; returns the bytes consumed.
+   * Keys are views of `data` when it is `stable` (never overwritten), else copies.
+   */
+  #parse(data: Uint8Array, out: Request[], stable: boolean): number {
     let pos = 0;
     while (data.length - pos >= HEADER_SIZE) {
       if (data[pos] !== REQUEST_MAGIC) {
@@ -110,7 +117,7 @@ export class BinaryParser {
       }
       const end = pos + HEADER_SIZE + bodyLength;
       if (end > data.length) break;
-      out.push(decode(data, pos));
+      out.push(decode(data, pos, stable));
       pos = end;
     }
     return pos;
@@ -126,7 +133,7 @@ export class BinaryParser {
         status,
         opaque: readU32BE(data, pos + 12),
         cas: 0,
-        key: "",
+        key: EMPTY,
         value: STATUS_TEXT[status],
       },
     });
@@ -134,8 +141,8 @@ export class BinaryParser {
   }
 }
 
-/** The complete frame at `data[pos..]`. */
-function decode(data: Uint8Array, pos: number): BinaryRequest {
+/** The complete frame at `data[pos..]`; its key a view of `data` when `stable`, else a copy. */
+function decode(data: Uint8Array, pos: number, stable: boolean): BinaryRequest {
   const keyLength = (data[pos + 2] << 8) | data[pos + 3];
   const extrasLength = data[pos + 4];
   const bodyLength = readU32BE(data, pos + 8);
@@ -152,7 +159,7 @@ function decode(data: Uint8Array, pos: number): BinaryRequest {
     opaque: readU32BE(data, pos + 12),
     cas: readU32BE(data, pos + 16) * 0x1_0000_0000 + readU32BE(data, pos + 20),
     extras: decodeExtras(data, pos),
-    key: bytesToString(data, key, value),
+    key: key === value ? EMPTY : stable ? data.subarray(key, value) : data.slice(key, value),
     value: value === end ? EMPTY : data.slice(value, end),
   };
 }

@@ -1,4 +1,5 @@
-import { EMPTY } from "../bytes.ts";
+import { bytesToString, EMPTY } from "../bytes.ts";
+import type { Access } from "../command_context.ts";
 import { arithmeticCommand } from "../commands/arithmetic_command.ts";
 import { authCommand } from "../commands/auth_command.ts";
 import { deleteCommand } from "../commands/delete_command.ts";
@@ -16,7 +17,7 @@ import type {
   StorageExtras,
   TouchExtras,
 } from "../messages.ts";
-import type { StoreMode } from "../store.ts";
+import type { StoreMode } from "../store/store.ts";
 import { Op, Status, STATUS_TEXT } from "./constants.ts";
 import { parseSaslPlain } from "./parse_sasl_plain.ts";
 
@@ -66,7 +67,7 @@ interface Call {
  * const out = connection.begin();
  * executeBinary({
  *   kind: "binary", opcode: 0x0a, keyLength: 0, extrasLength: 0, bodyLength: 0,
- *   opaque: 7, cas: 0, extras: undefined, key: "", value: new Uint8Array(0),
+ *   opaque: 7, cas: 0, extras: undefined, key: new Uint8Array(0), value: new Uint8Array(0),
  * }, connection);
  * assert.ok(out[0].kind === "binary" && out[0].opaque === 7);
  * ```
@@ -97,6 +98,28 @@ interface Handler {
   /** memcached's per-opcode length checks; a failure is a protocol error. */
   valid(req: BinaryRequest): boolean;
   run(call: Call): void;
+  /** The store lock its command needs (`Command.access`). */
+  access: Access;
+}
+
+/**
+ * The share of the store lock a binary request needs: what its opcode's
+ * command asks for. The dispatcher takes it before running the request.
+ *
+ * @example Usage
+ * ```ts
+ * import { binaryAccess } from "./execute_binary.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const get = { kind: "binary" as const, opcode: 0x00, keyLength: 1, extrasLength: 0,
+ *   bodyLength: 1, opaque: 0, cas: 0, extras: undefined, key: new Uint8Array(1),
+ *   value: new Uint8Array(0) };
+ * assert.equal(binaryAccess(get), "read");
+ * assert.equal(binaryAccess({ ...get, opcode: 0x01 }), "write");
+ * ```
+ */
+export function binaryAccess(req: BinaryRequest): Access {
+  return HANDLERS[QUIET[req.opcode] ?? req.opcode]?.access ?? "none";
 }
 
 const bare = (r: BinaryRequest) => r.extrasLength === 0 && r.keyLength === 0 && r.bodyLength === 0;
@@ -114,27 +137,31 @@ const flushLike = (r: BinaryRequest) =>
 const saslKeyed = (r: BinaryRequest) => r.extrasLength === 0 && r.keyLength > 0;
 
 const HANDLERS: Readonly<Record<number, Handler>> = {
-  [Op.GET]: { valid: keyOnly, run: get },
-  [Op.GETK]: { valid: keyOnly, run: get },
-  [Op.TOUCH]: { valid: touchLike, run: get },
-  [Op.GAT]: { valid: touchLike, run: get },
-  [Op.GATK]: { valid: touchLike, run: get },
-  [Op.SET]: { valid: update, run: storeItem },
-  [Op.ADD]: { valid: update, run: storeItem },
-  [Op.REPLACE]: { valid: update, run: storeItem },
-  [Op.APPEND]: { valid: concat, run: storeItem },
-  [Op.PREPEND]: { valid: concat, run: storeItem },
-  [Op.DELETE]: { valid: keyOnly, run: remove },
-  [Op.INCREMENT]: { valid: arithmetic, run: delta },
-  [Op.DECREMENT]: { valid: arithmetic, run: delta },
-  [Op.QUIT]: { valid: bare, run: quit },
-  [Op.FLUSH]: { valid: flushLike, run: flush },
-  [Op.NOOP]: { valid: bare, run: noop },
-  [Op.VERSION]: { valid: bare, run: (call) => reply(call, { value: settingsOf(call).version }) },
-  [Op.STAT]: { valid: (r) => r.extrasLength === 0, run: stat },
-  [Op.SASL_LIST_MECHS]: { valid: bare, run: sasl },
-  [Op.SASL_AUTH]: { valid: saslKeyed, run: sasl },
-  [Op.SASL_STEP]: { valid: saslKeyed, run: sasl },
+  [Op.GET]: { valid: keyOnly, run: get, access: getCommand.access },
+  [Op.GETK]: { valid: keyOnly, run: get, access: getCommand.access },
+  [Op.TOUCH]: { valid: touchLike, run: get, access: touchCommand.access },
+  [Op.GAT]: { valid: touchLike, run: get, access: touchCommand.access },
+  [Op.GATK]: { valid: touchLike, run: get, access: touchCommand.access },
+  [Op.SET]: { valid: update, run: storeItem, access: storeCommand.access },
+  [Op.ADD]: { valid: update, run: storeItem, access: storeCommand.access },
+  [Op.REPLACE]: { valid: update, run: storeItem, access: storeCommand.access },
+  [Op.APPEND]: { valid: concat, run: storeItem, access: storeCommand.access },
+  [Op.PREPEND]: { valid: concat, run: storeItem, access: storeCommand.access },
+  [Op.DELETE]: { valid: keyOnly, run: remove, access: deleteCommand.access },
+  [Op.INCREMENT]: { valid: arithmetic, run: delta, access: arithmeticCommand.access },
+  [Op.DECREMENT]: { valid: arithmetic, run: delta, access: arithmeticCommand.access },
+  [Op.QUIT]: { valid: bare, run: quit, access: "none" },
+  [Op.FLUSH]: { valid: flushLike, run: flush, access: flushCommand.access },
+  [Op.NOOP]: { valid: bare, run: noop, access: "none" },
+  [Op.VERSION]: {
+    valid: bare,
+    run: (call) => reply(call, { value: settingsOf(call).version }),
+    access: "none",
+  },
+  [Op.STAT]: { valid: (r) => r.extrasLength === 0, run: stat, access: statsCommand.access },
+  [Op.SASL_LIST_MECHS]: { valid: bare, run: sasl, access: authCommand.access },
+  [Op.SASL_AUTH]: { valid: saslKeyed, run: sasl, access: authCommand.access },
+  [Op.SASL_STEP]: { valid: saslKeyed, run: sasl, access: authCommand.access },
 };
 
 function settingsOf(call: Call) {
@@ -148,7 +175,7 @@ function response(call: Call, status: number, value: Uint8Array | string): Binar
     status,
     opaque: call.req.opaque,
     cas: 0,
-    key: "",
+    key: EMPTY,
     value,
   };
 }
@@ -180,9 +207,14 @@ function get(call: Call): void {
   const { req, op, connection } = call;
   const { context } = connection;
   const withKey = op === Op.GETK || op === Op.GATK;
+  const into = op === Op.TOUCH ? undefined : connection.values;
   const result = op === Op.GET || op === Op.GETK
-    ? context.run(getCommand, { key: req.key })
-    : context.run(touchCommand, { key: req.key, exptime: (req.extras as TouchExtras).exptime });
+    ? context.run(getCommand, { key: req.key, into })
+    : context.run(touchCommand, {
+      key: req.key,
+      exptime: (req.extras as TouchExtras).exptime,
+      into,
+    });
   if (result.status === "miss") {
     if (call.quiet) return;
     if (!withKey) return error(call, Status.KEY_ENOENT);
@@ -311,7 +343,8 @@ function flush(call: Call): void {
 }
 
 function stat(call: Call): void {
-  const result = call.connection.context.run(statsCommand, { group: call.req.key });
+  const group = bytesToString(call.req.key, 0, call.req.key.length);
+  const result = call.connection.context.run(statsCommand, { group });
   if (result.status === "unknown") return error(call, Status.KEY_ENOENT);
   for (const [name, value] of result.lines) {
     const res = response(call, Status.OK, value);
@@ -333,7 +366,7 @@ function sasl(call: Call): void {
   if (!settingsOf(call).sasl) return error(call, Status.UNKNOWN_COMMAND);
   if (req.opcode === Op.SASL_LIST_MECHS) return reply(call, { value: "PLAIN" });
   if (req.key.length > MAX_MECHANISM_LENGTH) return error(call, Status.EINVAL);
-  const plain = req.opcode === Op.SASL_AUTH && req.key === "PLAIN"
+  const plain = req.opcode === Op.SASL_AUTH && bytesToString(req.key, 0, req.key.length) === "PLAIN"
     ? parseSaslPlain(req.value)
     : undefined;
   const result = connection.context.run(authCommand, {
@@ -356,7 +389,8 @@ function opName(opcode: number): string {
  * `<conn SET key Value len is N`, `<conn STATS group`, else `<conn OPCODE key`.
  */
 function logLine(call: Call): string {
-  const { req, op } = call;
+  const { op } = call;
+  const req = { key: bytesToString(call.req.key, 0, call.req.key.length), value: call.req.value };
   const who = `<${call.connection.id}`;
   switch (op) {
     case Op.GET:

@@ -1,9 +1,10 @@
 import type { Command } from "../command_context.ts";
-import type { Item } from "../store.ts";
+import type { Item } from "../store/item.ts";
 
 /** Arguments of {@linkcode arithmeticCommand}. */
 export interface ArithmeticArgs {
-  key: string;
+  /** The key's bytes. */
+  key: Uint8Array;
   op: "incr" | "decr";
   /** Unsigned 64-bit amount. */
   delta: bigint;
@@ -61,9 +62,10 @@ const RESULTS = {
  *
  * const ctx = new CommandContext();
  * const create = { initial: 10n, exptime: 0 };
- * const first = ctx.run(arithmeticCommand, { key: "n", op: "incr", delta: 5n, create });
+ * const key = new TextEncoder().encode("n");
+ * const first = ctx.run(arithmeticCommand, { key, op: "incr", delta: 5n, create });
  * assert.ok(first.status === "ok" && first.created && first.value === 10n);
- * const second = ctx.run(arithmeticCommand, { key: "n", op: "incr", delta: 5n });
+ * const second = ctx.run(arithmeticCommand, { key, op: "incr", delta: 5n });
  * assert.ok(second.status === "ok" && second.value === 15n);
  * ```
  */
@@ -74,8 +76,9 @@ export const arithmeticCommand: Command<ArithmeticArgs, ArithmeticResult> = {
     const { store } = ctx;
     const c = ctx.stats.c;
     const { key, op } = args;
-    const result = store.delta({
-      key,
+    const now = ctx.now();
+    const result = store.delta(key, {
+      now,
       op,
       amount: args.delta,
       cas: args.cas,
@@ -85,7 +88,7 @@ export const arithmeticCommand: Command<ArithmeticArgs, ArithmeticResult> = {
       case "ok":
         if (op === "incr") c.incr_hits++;
         else c.decr_hits++;
-        return { status: "ok", value: result.value!, item: result.item!, created: false };
+        return { status: "ok", value: result.value, item: result.item, created: false };
       case "not_found":
         break;
       default:
@@ -98,9 +101,9 @@ export const arithmeticCommand: Command<ArithmeticArgs, ArithmeticResult> = {
       return RESULTS.not_found;
     }
     const digits = new TextEncoder().encode(create.initial.toString());
-    const created = store.store({ mode: "add", key, value: digits, exptime: create.exptime });
+    const created = store.set(key, digits, { now, mode: "add", exptime: create.exptime });
     if (created.status === "stored") {
-      return { status: "ok", value: create.initial, item: created.item!, created: true };
+      return { status: "ok", value: create.initial, item: created.item, created: true };
     }
     return { status: "not_created", outOfMemory: created.status === "no_memory" };
   },

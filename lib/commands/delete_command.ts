@@ -2,7 +2,8 @@ import type { Command } from "../command_context.ts";
 
 /** Arguments of {@linkcode deleteCommand}. */
 export interface DeleteArgs {
-  key: string;
+  /** The key's bytes. */
+  key: Uint8Array;
   /** Delete only this version (binary); 0 for any. @default {0} */
   cas?: number;
 }
@@ -29,7 +30,8 @@ const RESULTS = {
  * import assert from "node:assert/strict";
  *
  * const ctx = new CommandContext();
- * assert.equal(ctx.run(deleteCommand, { key: "k" }).status, "not_found");
+ * const key = new TextEncoder().encode("k");
+ * assert.equal(ctx.run(deleteCommand, { key }).status, "not_found");
  * assert.equal(ctx.stats.c.delete_misses, 1);
  * ```
  */
@@ -37,7 +39,7 @@ export const deleteCommand: Command<DeleteArgs, DeleteResult> = {
   name: "delete",
   access: "write",
   run(ctx, args) {
-    const status = ctx.store.delete(args.key, args.cas ?? 0);
+    const status = ctx.store.delete(args.key, { now: ctx.now(), cas: args.cas ?? 0 });
     if (status === "deleted") ctx.stats.c.delete_hits++;
     else if (status === "not_found") ctx.stats.c.delete_misses++;
     return RESULTS[status];

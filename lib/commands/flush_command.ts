@@ -29,9 +29,10 @@ const BAD_DELAY: FlushResult = { status: "bad_delay" };
  * import assert from "node:assert/strict";
  *
  * const ctx = new CommandContext();
- * ctx.store.store({ mode: "set", key: "k", value: new Uint8Array(1) });
+ * const key = new TextEncoder().encode("k");
+ * ctx.store.set(key, new Uint8Array(1), { now: ctx.now() });
  * assert.equal(ctx.run(flushCommand, { delay: 0 }).status, "ok");
- * assert.equal(ctx.store.peek("k"), undefined);
+ * assert.equal(ctx.store.get(key, { now: ctx.now() }), "miss");
  * ```
  */
 export const flushCommand: Command<FlushArgs, FlushResult> = {
@@ -40,7 +41,7 @@ export const flushCommand: Command<FlushArgs, FlushResult> = {
   run(ctx, args) {
     ctx.stats.c.cmd_flush++;
     if (args.delay === undefined) return BAD_DELAY;
-    ctx.store.flush(args.delay > 0 ? args.delay : 0);
+    ctx.store.flush({ now: ctx.now(), delay: args.delay > 0 ? args.delay : 0 });
     return OK;
   },
 };

@@ -1,9 +1,13 @@
 import type { Command } from "../command_context.ts";
-import type { Item } from "../store.ts";
+import type { Item } from "../store/item.ts";
+import type { ValueSink } from "../store/store.ts";
 
 /** Arguments of {@linkcode getCommand}. */
 export interface GetArgs {
-  key: string;
+  /** The key's bytes (may be a view of a request: the store copies what it keeps). */
+  key: Uint8Array;
+  /** Where the value is copied; without it the item comes without its value. */
+  into?: ValueSink;
 }
 
 /** How a get ends: the item, or a miss. */
@@ -18,13 +22,15 @@ const MISS: GetResult = { status: "miss" };
  *
  * @example Usage
  * ```ts
+ * import { ByteArena } from "../byte_arena.ts";
  * import { CommandContext } from "../command_context.ts";
  * import { getCommand } from "./get_command.ts";
  * import assert from "node:assert/strict";
  *
  * const ctx = new CommandContext();
- * ctx.store.store({ mode: "set", key: "k", value: new Uint8Array([0x76]) });
- * const result = ctx.run(getCommand, { key: "k" });
+ * const key = new TextEncoder().encode("k");
+ * ctx.store.set(key, new Uint8Array([0x76]), { now: ctx.now() });
+ * const result = ctx.run(getCommand, { key, into: new ByteArena() });
  * assert.ok(result.status === "hit" && result.item.value[0] === 0x76);
  * assert.equal(ctx.stats.c.get_hits, 1);
  * ```
@@ -33,14 +39,14 @@ export const getCommand: Command<GetArgs, GetResult> = {
   name: "get",
   access: "read",
   run(ctx, args) {
-    const item = ctx.store.get(args.key);
+    const found = ctx.store.get(args.key, { now: ctx.now(), into: args.into });
     const c = ctx.stats.c;
     c.cmd_get++;
-    if (item === undefined) {
+    if (typeof found === "string") {
       c.get_misses++;
       return MISS;
     }
     c.get_hits++;
-    return { status: "hit", item };
+    return { status: "hit", item: found };
   },
 };

@@ -26,7 +26,7 @@ export const memoryLimitCommand: Command<MemoryLimitArgs, { status: "ok" }> = {
   name: "cache_memlimit",
   access: "write",
   run(ctx, args) {
-    ctx.store.memoryLimit = args.bytes;
+    ctx.store.setMemoryLimit(args.bytes, ctx.now());
     return OK;
   },
 };

@@ -1,5 +1,5 @@
 import type { Command } from "../command_context.ts";
-import type { Item } from "../store.ts";
+import type { Item } from "../store/item.ts";
 import { arithmeticCommand } from "./arithmetic_command.ts";
 import type { MetaFlags } from "./meta_flags.ts";
 
@@ -49,7 +49,8 @@ const NOT_CREATED: MetaArithmeticResult = { status: "not_created" };
  * import assert from "node:assert/strict";
  *
  * const ctx = new CommandContext();
- * const parsed = parseMetaFlags(["ma", "n", "N0", "J5"], 2);
+ * const keys = [new TextEncoder().encode("n")];
+ * const parsed = parseMetaFlags({ words: ["ma", "", "N0", "J5"], keys }, 2);
  * assert.ok(parsed.ok);
  * const result = ctx.run(metaArithmeticCommand, { meta: parsed.flags, op: "incr" });
  * assert.ok(result.status === "ok" && result.created && result.value === 5n);
@@ -70,15 +71,15 @@ export const metaArithmeticCommand: Command<MetaArithmeticArgs, MetaArithmeticRe
     if (result.status === "not_created") return NOT_CREATED;
     if (result.status !== "ok") return result;
     const { item, created } = result;
-    const now = store.now();
+    const now = ctx.now();
     let ttl = -1;
     for (const flag of f.order) {
       switch (flag) {
         case "T":
-          store.setExpiry(item, store.expiry(f.exptime));
+          store.setExpiry(item, store.expiry(f.exptime, now));
           break;
         case "N":
-          if (created) store.setExpiry(item, store.expiry(f.autovivExptime));
+          if (created) store.setExpiry(item, store.expiry(f.autovivExptime, now));
           break;
         case "t":
           ttl = item.exptime === 0 ? -1 : (item.exptime - now) >>> 0;

@@ -2,8 +2,8 @@ import type { Command } from "../command_context.ts";
 
 /** Arguments of {@linkcode metaDebugCommand}. */
 export interface MetaDebugArgs {
-  /** The key (already decoded when given in base64). */
-  key: string;
+  /** The key's bytes (already decoded when given in base64). */
+  key: Uint8Array;
 }
 
 /** What `me` shows of an item, or a miss. */
@@ -38,8 +38,9 @@ const MISS: MetaDebugResult = { status: "miss" };
  * import assert from "node:assert/strict";
  *
  * const ctx = new CommandContext();
- * ctx.store.store({ mode: "set", key: "k", value: new Uint8Array(2) });
- * const result = ctx.run(metaDebugCommand, { key: "k" });
+ * const key = new TextEncoder().encode("k");
+ * ctx.store.set(key, new Uint8Array(2), { now: ctx.now() });
+ * const result = ctx.run(metaDebugCommand, { key });
  * assert.ok(result.status === "hit" && result.exp === -1 && !result.fetched);
  * ```
  */
@@ -48,17 +49,21 @@ export const metaDebugCommand: Command<MetaDebugArgs, MetaDebugResult> = {
   access: "read",
   run(ctx, { key }) {
     const { store } = ctx;
-    const item = store.peek(key);
+    const now = ctx.now();
+    const item = store.get(key, { now, peek: true });
     ctx.stats.c.cmd_meta++;
-    if (item === undefined) return MISS;
-    const now = store.now();
-    const size = store.itemSize({ key, valueLength: item.value.length, flags: item.flags });
+    if (typeof item === "string") return MISS;
+    const size = store.itemSize({
+      keyLength: key.length,
+      valueLength: item.valueLength,
+      flags: item.flags,
+    });
     return {
       status: "hit",
       exp: item.exptime === 0 ? -1 : now - item.exptime,
       lastAccess: now - item.time,
       cas: item.cas,
-      fetched: store.wasFetched(item),
+      fetched: item.fetched,
       slabClass: slabClass(size, store.maxItemSize),
       size,
       binaryKey: item.binaryKey,

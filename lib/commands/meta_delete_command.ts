@@ -2,7 +2,8 @@ import type { Command } from "../command_context.ts";
 
 /** Arguments of {@linkcode metaDeleteCommand} (meta `md`). */
 export interface MetaDeleteArgs {
-  key: string;
+  /** The key's bytes. */
+  key: Uint8Array;
   /** `C`: act only if the item has this CAS (0 included). */
   cas?: number;
   /** `I`: mark the item stale (new CAS, win token cleared) instead of deleting it. */
@@ -34,9 +35,11 @@ const RESULTS = {
  * import assert from "node:assert/strict";
  *
  * const ctx = new CommandContext();
- * ctx.store.store({ mode: "set", key: "k", value: new Uint8Array(1) });
- * assert.equal(ctx.run(metaDeleteCommand, { key: "k", invalidate: true }).status, "deleted");
- * assert.equal(ctx.store.peek("k")?.stale, true);
+ * const key = new TextEncoder().encode("k");
+ * ctx.store.set(key, new Uint8Array(1), { now: ctx.now() });
+ * assert.equal(ctx.run(metaDeleteCommand, { key, invalidate: true }).status, "deleted");
+ * const item = ctx.store.get(key, { now: ctx.now(), peek: true });
+ * assert.ok(typeof item !== "string" && item.stale);
  * ```
  */
 export const metaDeleteCommand: Command<MetaDeleteArgs, MetaDeleteResult> = {
@@ -45,8 +48,9 @@ export const metaDeleteCommand: Command<MetaDeleteArgs, MetaDeleteResult> = {
   run(ctx, args) {
     const { store } = ctx;
     const c = ctx.stats.c;
-    const item = store.peek(args.key);
-    if (item === undefined) {
+    const now = ctx.now();
+    const item = store.get(args.key, { now, peek: true });
+    if (typeof item === "string") {
       c.delete_misses++;
       return RESULTS.not_found;
     }
@@ -55,13 +59,12 @@ export const metaDeleteCommand: Command<MetaDeleteArgs, MetaDeleteResult> = {
       return RESULTS.exists;
     }
     if (args.invalidate) {
-      if (args.exptime !== undefined) store.setExpiry(item, store.expiry(args.exptime));
-      item.stale = true;
-      item.tokenSent = false;
+      if (args.exptime !== undefined) store.setExpiry(item, store.expiry(args.exptime, now));
+      store.setMarks(item, { stale: true, tokenSent: false });
       store.renewCas(item);
     } else {
       c.delete_hits++;
-      store.delete(args.key);
+      store.delete(args.key, { now });
     }
     return RESULTS.deleted;
   },

@@ -12,8 +12,8 @@
  * ```
  */
 export interface MetaFlags {
-  /** The key, base64-decoded when `b` was given. */
-  key: string;
+  /** The key's bytes, base64-decoded when `b` was given. */
+  key: Uint8Array;
   keyBinary: boolean;
   noUpdate: boolean;
   /** Some flag needs the item before its LRU bump (h, l, N, R, T). */

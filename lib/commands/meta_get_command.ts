@@ -1,7 +1,15 @@
-import type { Command } from "../command_context.ts";
+import type { Command, CommandContext } from "../command_context.ts";
 import { EMPTY } from "../bytes.ts";
-import type { Item } from "../store.ts";
+import type { Item } from "../store/item.ts";
+import type { ValueSink } from "../store/store.ts";
 import type { MetaFlags } from "./meta_flags.ts";
+
+/** Arguments of the meta get commands: the flags, and where a value is copied. */
+export interface MetaGetArgs {
+  meta: MetaFlags;
+  /** Where the value is copied (`v`); without it the item comes without its value. */
+  into?: ValueSink;
+}
 
 /** What `mg` found, for the protocol to spell. */
 export interface MetaGetHit {
@@ -32,10 +40,11 @@ const OPAQUE_TOO_LONG: MetaGetResult = { status: "opaque_too_long" };
 
 /**
  * Meta get, as memcached 1.6.18's `mg`: looks the item up (without a bump
- * when a flag needs the item first, bumping after), creates it empty for
- * `N`, applies `T`, `N` and `R` in the order given, hands out the recache
- * win (`W`) to the first client that sees a stale or soon-expiring item, and
- * counts the command as a touch (`T`) or a get.
+ * when a flag needs the item first, bumping after), applies `T` and `R` in
+ * the order given, hands out the recache win (`W`) to the first client that
+ * sees a stale or soon-expiring item, and counts the command as a touch
+ * (`T`) or a get. A read share is enough: the expiry and the win token are
+ * changed atomically. With `N`, use {@linkcode metaGetOrCreateCommand}.
  *
  * @example Usage
  * ```ts
@@ -45,85 +54,117 @@ const OPAQUE_TOO_LONG: MetaGetResult = { status: "opaque_too_long" };
  * import assert from "node:assert/strict";
  *
  * const ctx = new CommandContext();
- * const parsed = parseMetaFlags(["mg", "k", "N30", "t"], 2);
+ * const keys = [new TextEncoder().encode("k")];
+ * const parsed = parseMetaFlags({ words: ["mg", "", "t"], keys }, 2);
  * assert.ok(parsed.ok);
- * const result = ctx.run(metaGetCommand, parsed.flags);
+ * assert.equal(ctx.run(metaGetCommand, { meta: parsed.flags }).status, "miss");
+ * ```
+ */
+export const metaGetCommand: Command<MetaGetArgs, MetaGetResult> = {
+  name: "mg",
+  access: "read",
+  run: metaGet,
+};
+
+/**
+ * Meta get with `N` (autovivify): as {@linkcode metaGetCommand}, and a
+ * missing item is created empty with `N`'s expiry, its creator winning the
+ * right to fill it. Creating needs the store lock for writing.
+ *
+ * @example Usage
+ * ```ts
+ * import { CommandContext } from "../command_context.ts";
+ * import { metaGetOrCreateCommand } from "./meta_get_command.ts";
+ * import { parseMetaFlags } from "../text/parse_meta_flags.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const ctx = new CommandContext();
+ * const keys = [new TextEncoder().encode("k")];
+ * const parsed = parseMetaFlags({ words: ["mg", "", "N30", "t"], keys }, 2);
+ * assert.ok(parsed.ok);
+ * const result = ctx.run(metaGetOrCreateCommand, { meta: parsed.flags });
  * assert.ok(result.status === "hit" && result.won && result.ttl === 30);
  * ```
  */
-export const metaGetCommand: Command<MetaFlags, MetaGetResult> = {
+export const metaGetOrCreateCommand: Command<MetaGetArgs, MetaGetResult> = {
   name: "mg",
-  // It may create the item, set its expiry and hand out the recache win.
   access: "write",
-  run(ctx, f) {
-    const { store } = ctx;
-    const c = ctx.stats.c;
-    const key = f.key;
-    let item = f.locked || f.noUpdate ? store.peek(key) : store.get(key);
-    let created = false;
-    if (item === undefined && f.vivify) {
-      item = store.store({ mode: "add", key, value: EMPTY }).item;
-      created = item !== undefined;
-    }
-    if (item === undefined) {
-      c.cmd_get++;
-      c.get_misses++;
-      return MISS;
-    }
-    const now = store.now();
-    let won = false;
-    let ttlSet = false;
-    let ttl = -1;
-    for (const flag of f.order) {
-      switch (flag) {
-        case "T":
-          ttlSet = true;
-          store.setExpiry(item, store.expiry(f.exptime));
-          break;
-        case "N":
-          if (created) {
-            store.setExpiry(item, store.expiry(f.autovivExptime));
-            won = true;
-          }
-          break;
-        case "R":
-          if (
-            !item.tokenSent && !created && item.exptime !== 0 &&
-            item.exptime < store.expiry(f.recacheTime)
-          ) {
-            won = true;
-          }
-          break;
-        case "t":
-          ttl = item.exptime === 0 ? -1 : (item.exptime - now) >>> 0;
-          break;
-        case "O":
-          if (f.opaqueTooLong) return OPAQUE_TOO_LONG;
-          break;
-      }
-    }
-    const { tokenSent, stale } = item;
-    if (stale && !tokenSent) won = true;
-    const hit: MetaGetHit = {
-      status: "hit",
-      item,
-      ttl,
-      age: (now - item.time) >>> 0,
-      fetched: store.wasFetched(item),
-      binaryKey: item.binaryKey,
-      tokenSent,
-      stale,
-      won,
-    };
-    if (won) item.tokenSent = true;
-    if (f.locked && !f.noUpdate) store.get(key); // the delayed LRU bump
-    if (ttlSet) {
-      c.cmd_touch++;
-      c.touch_hits++;
-    } else {
-      c.cmd_get++;
-      c.get_hits++;
-    }
-    return hit;
-  },
+  run: metaGet,
 };
+
+function metaGet(ctx: CommandContext, { meta: f, into }: MetaGetArgs): MetaGetResult {
+  const { store } = ctx;
+  const c = ctx.stats.c;
+  const key = f.key;
+  const now = ctx.now();
+  let found = store.get(key, { now, into, peek: f.locked || f.noUpdate });
+  let created = false;
+  if (typeof found === "string" && f.vivify) {
+    const result = store.set(key, EMPTY, { now, mode: "add" });
+    if (result.status === "stored") {
+      found = result.item;
+      created = true;
+    }
+  }
+  if (typeof found === "string") {
+    c.cmd_get++;
+    c.get_misses++;
+    return MISS;
+  }
+  const item = found;
+  let won = false;
+  let ttlSet = false;
+  let ttl = -1;
+  for (const flag of f.order) {
+    switch (flag) {
+      case "T":
+        ttlSet = true;
+        store.setExpiry(item, store.expiry(f.exptime, now));
+        break;
+      case "N":
+        if (created) {
+          store.setExpiry(item, store.expiry(f.autovivExptime, now));
+          won = true;
+        }
+        break;
+      case "R":
+        if (
+          !item.tokenSent && !created && item.exptime !== 0 &&
+          item.exptime < store.expiry(f.recacheTime, now)
+        ) {
+          won = true;
+        }
+        break;
+      case "t":
+        ttl = item.exptime === 0 ? -1 : (item.exptime - now) >>> 0;
+        break;
+      case "O":
+        if (f.opaqueTooLong) return OPAQUE_TOO_LONG;
+        break;
+    }
+  }
+  const { tokenSent, stale } = item;
+  if (stale && !tokenSent) won = true;
+  // Two clients may see the same chance at once: the token goes to one.
+  if (won) won = store.claimToken(item);
+  const hit: MetaGetHit = {
+    status: "hit",
+    item,
+    ttl,
+    age: (now - item.time) >>> 0,
+    fetched: item.fetched,
+    binaryKey: item.binaryKey,
+    tokenSent,
+    stale,
+    won,
+  };
+  if (f.locked && !f.noUpdate) store.get(key, { now }); // the delayed LRU bump
+  if (ttlSet) {
+    c.cmd_touch++;
+    c.touch_hits++;
+  } else {
+    c.cmd_get++;
+    c.get_hits++;
+  }
+  return hit;
+}

@@ -1,3 +1,4 @@
+import { ByteArena } from "../byte_arena.ts";
 import type { Command, CommandContext } from "../command_context.ts";
 
 /** One `STAT name value` line. */
@@ -64,7 +65,7 @@ function report(ctx: CommandContext, group: string): StatLine[] | undefined {
 
 function general(ctx: CommandContext): StatLine[] {
   const { stats, store, settings } = ctx;
-  const c = stats.c;
+  const c = stats.totals();
   const now = Math.floor(Date.now() / 1000);
   const usage = typeof Deno !== "undefined" ? Deno.memoryUsage() : undefined;
   const lines: [string, number | string][] = [
@@ -110,7 +111,7 @@ function general(ctx: CommandContext): StatLine[] {
     ["bytes_written", c.bytes_written],
     ["limit_maxbytes", store.memoryLimit],
     ["accepting_conns", 1],
-    ["threads", 1],
+    ["threads", stats.workers],
     ["rss_bytes", usage ? usage.rss : 0],
     ["js_heap_used_bytes", usage ? usage.heapUsed : 0],
     ["js_heap_total_bytes", usage ? usage.heapTotal : 0],
@@ -141,7 +142,7 @@ function settings(ctx: CommandContext): StatLine[] {
     ["umask", 700],
     ["growth_factor", "1.25"],
     ["chunk_size", 48],
-    ["num_threads", 1],
+    ["num_threads", ctx.stats.workers],
     ["stat_key_prefix", ":"],
     ["detail_enabled", "no"],
     ["reqs_per_event", 20],
@@ -160,9 +161,9 @@ function settings(ctx: CommandContext): StatLine[] {
 function items(ctx: CommandContext): StatLine[] {
   const n = ctx.store.size;
   if (n === 0) return [];
-  const now = ctx.store.now();
+  const now = ctx.now();
   let oldest = now;
-  for (const [, item] of ctx.store.entries()) {
+  for (const [, item] of ctx.store.entries({ now, into: new ByteArena({ blockSize: 4096 }) })) {
     oldest = item.time;
     break;
   }

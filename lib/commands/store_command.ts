@@ -1,11 +1,13 @@
 import type { Command, CommandContext } from "../command_context.ts";
-import type { Item, StoreMode, StoreResult, StoreStatus } from "../store.ts";
+import type { Item } from "../store/item.ts";
+import type { SetResult, StoreMode } from "../store/store.ts";
 
 /** Arguments of {@linkcode storeCommand}. */
 export interface StoreArgs {
   /** The storage command, with any CAS rule the protocol applies already folded in. */
   mode: StoreMode;
-  key: string;
+  /** The key's bytes (may be a view of a request: the store copies them). */
+  key: Uint8Array;
   /** The data; `undefined` when it was larger than any item and so never read. */
   value: Uint8Array | undefined;
   flags: number;
@@ -38,9 +40,9 @@ export interface StoreArgs {
   binaryKey?: boolean;
 }
 
-/** How a storage command ends; `item` is the new item when stored. */
+/** How a storage command ends; `item` is the new item (without its value) when stored. */
 export interface StoreCommandResult {
-  status: StoreStatus | "bad_chunk";
+  status: SetResult["status"] | "bad_chunk";
   item?: Item;
 }
 
@@ -62,7 +64,8 @@ const BAD_CHUNK: StoreCommandResult = { status: "bad_chunk" };
  *
  * const ctx = new CommandContext();
  * const value = new TextEncoder().encode("hello");
- * const args = { mode: "add" as const, key: "k", value, flags: 0, exptime: 0, cas: 0 };
+ * const key = new TextEncoder().encode("k");
+ * const args = { mode: "add" as const, key, value, flags: 0, exptime: 0, cas: 0 };
  * assert.equal(ctx.run(storeCommand, args).status, "stored");
  * assert.equal(ctx.run(storeCommand, args).status, "not_stored");
  * assert.equal(ctx.stats.c.cmd_set, 2);
@@ -75,26 +78,34 @@ export const storeCommand: Command<StoreArgs, StoreCommandResult> = {
     const { store } = ctx;
     const c = ctx.stats.c;
     const { mode, key, value } = args;
+    const now = ctx.now();
     const countFailures = args.countFailures ?? true;
     if (
       value === undefined ||
-      store.itemSize({ key, valueLength: value.length, flags: args.flags }) > store.maxItemSize
+      store.itemSize({ keyLength: key.length, valueLength: value.length, flags: args.flags }) >
+        store.maxItemSize
     ) {
       if (countFailures) c.store_too_large++;
-      if (args.unlinkIfTooLarge) store.delete(key);
+      if (args.unlinkIfTooLarge) store.delete(key, { now });
       return TOO_LARGE;
     }
     c.cmd_set++;
     if (args.badChunk) return BAD_CHUNK;
-    const result = mode === "cas" && args.invalidate
+    const result: StoreCommandResult = mode === "cas" && args.invalidate
       ? storeInvalidating(ctx, { ...args, value })
-      : store.store({ mode, key, value, flags: args.flags, exptime: args.exptime, cas: args.cas });
+      : store.set(key, value, {
+        now,
+        mode,
+        flags: args.flags,
+        exptime: args.exptime,
+        cas: args.cas,
+      });
     switch (result.status) {
       case "stored":
         if (mode === "cas") c.cas_hits++;
         // Append and prepend build a fresh item, which does not keep the binary-key mark.
         if (args.binaryKey && mode !== "append" && mode !== "prepend") {
-          result.item!.binaryKey = true;
+          store.setMarks(result.item!, { binaryKey: true });
         }
         break;
       case "exists":
@@ -115,19 +126,19 @@ export const storeCommand: Command<StoreArgs, StoreCommandResult> = {
 function storeInvalidating(
   ctx: CommandContext,
   args: StoreArgs & { value: Uint8Array },
-): StoreResult {
+): SetResult {
   const { store } = ctx;
   const { key, value, cas, flags } = args;
-  const old = store.peek(key);
-  if (old === undefined || cas === 0 || old.cas === cas || cas > old.cas) {
-    return store.store({ mode: "cas", key, value, flags, exptime: args.exptime, cas });
+  const now = ctx.now();
+  const old = store.get(key, { now, peek: true });
+  if (typeof old === "string" || cas === 0 || old.cas === cas || cas > old.cas) {
+    return store.set(key, value, { now, mode: "cas", flags, exptime: args.exptime, cas });
   }
   const { exptime, tokenSent } = old;
-  const result = store.store({ mode: "set", key, value, flags });
-  if (result.item) {
+  const result = store.set(key, value, { now, mode: "set", flags });
+  if (result.status === "stored") {
     store.setExpiry(result.item, exptime);
-    result.item.stale = true;
-    result.item.tokenSent = tokenSent;
+    store.setMarks(result.item, { stale: true, tokenSent });
   }
   return result;
 }

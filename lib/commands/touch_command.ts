@@ -1,11 +1,15 @@
 import type { Command } from "../command_context.ts";
-import type { Item } from "../store.ts";
+import type { Item } from "../store/item.ts";
+import type { ValueSink } from "../store/store.ts";
 
 /** Arguments of {@linkcode touchCommand}. */
 export interface TouchArgs {
-  key: string;
+  /** The key's bytes. */
+  key: Uint8Array;
   /** The new protocol expiry (0 never, up to 30 days relative, else Unix time). */
   exptime: number;
+  /** Where the value is copied (get-and-touch); without it the item comes without its value. */
+  into?: ValueSink;
 }
 
 /** How a touch ends: the touched item, or a miss. */
@@ -16,7 +20,8 @@ const MISS: TouchResult = { status: "miss" };
 /**
  * Sets one item's expiry and fetches it, counting `cmd_touch` and
  * `touch_hits`/`touch_misses` (text `touch`, and `gat`/`gats` per key;
- * binary TOUCH, GAT, GATK and their quiet forms).
+ * binary TOUCH, GAT, GATK and their quiet forms). A read share is enough:
+ * the expiry is one 32-bit field, changed atomically.
  *
  * @example Usage
  * ```ts
@@ -25,23 +30,28 @@ const MISS: TouchResult = { status: "miss" };
  * import assert from "node:assert/strict";
  *
  * const ctx = new CommandContext();
- * ctx.store.store({ mode: "set", key: "k", value: new Uint8Array(1) });
- * assert.equal(ctx.run(touchCommand, { key: "k", exptime: 60 }).status, "hit");
+ * const key = new TextEncoder().encode("k");
+ * ctx.store.set(key, new Uint8Array(1), { now: ctx.now() });
+ * assert.equal(ctx.run(touchCommand, { key, exptime: 60 }).status, "hit");
  * assert.equal(ctx.stats.c.touch_hits, 1);
  * ```
  */
 export const touchCommand: Command<TouchArgs, TouchResult> = {
   name: "touch",
-  access: "write",
+  access: "read",
   run(ctx, args) {
-    const item = ctx.store.touch(args.key, args.exptime);
+    const found = ctx.store.touch(args.key, {
+      now: ctx.now(),
+      exptime: args.exptime,
+      into: args.into,
+    });
     const c = ctx.stats.c;
     c.cmd_touch++;
-    if (item === undefined) {
+    if (typeof found === "string") {
       c.touch_misses++;
       return MISS;
     }
     c.touch_hits++;
-    return { status: "hit", item };
+    return { status: "hit", item: found };
   },
 };

@@ -157,18 +157,20 @@ export interface DeltaOptions {
   /** Unix seconds now. */
   now: number;
   /** Add or subtract. */
-  direction: "incr" | "decr";
+  op: "incr" | "decr";
   /** Unsigned 64-bit amount. */
   amount: bigint;
   /** Change only this version. @default {0 (any)} */
   cas?: number;
   /**
-   * Rewrite in place when the digits fit, padded with spaces to the old
-   * length and keeping the item's marks, as memcached does when nothing else
-   * references the item; `false` stores a new item of just the digits (its
-   * path while an unsent reply still holds the item). @default {true}
+   * Whether something besides the store still holds item version `cas`
+   * (memcached's reference count: a reply not yet sent). When nothing does
+   * and the new digits fit, the counter is rewritten in place, padded with
+   * spaces to the old length, keeping the item's marks and fetched state;
+   * otherwise a new item of just the digits replaces it.
+   * @default {() => false}
    */
-  inPlace?: boolean;
+  heldElsewhere?: (cas: number) => boolean;
 }
 
 /** A fully specified item, for {@linkcode Store.insert} (restoring a snapshot). */
@@ -388,8 +390,8 @@ export class Store {
   }
 
   /** Bytes an item would be charged, as memcached sizes it. */
-  itemSize(keyLength: number, valueLength: number, flags: number): number {
-    return ITEM_OVERHEAD + keyLength + valueLength + (flags !== 0 ? 4 : 0);
+  itemSize(item: { keyLength: number; valueLength: number; flags: number }): number {
+    return charge(item.keyLength, item.valueLength, item.flags);
   }
 
   // Reads: a read share is enough.
@@ -476,7 +478,7 @@ export class Store {
     const old = this.#find(key, hash, t);
     if (
       key.length > KEY_MAX_LENGTH ||
-      this.itemSize(key.length, value.length, flags) > this.maxItemSize
+      charge(key.length, value.length, flags) > this.maxItemSize
     ) {
       if (mode === "set" && old !== NONE) this.#unlink(old);
       return { status: "too_large" };
@@ -503,7 +505,7 @@ export class Store {
         if (cas !== 0 && table.cas(old) !== cas) return { status: "exists" };
         const oldFlags = table.flags(old);
         const length = table.valueLength(old) + value.length;
-        if (this.itemSize(key.length, length, oldFlags) > this.maxItemSize) {
+        if (charge(key.length, length, oldFlags) > this.maxItemSize) {
           return { status: "too_large" };
         }
         const oldValue = this.#scratchValue(old);
@@ -552,11 +554,12 @@ export class Store {
     const current = parseCounter(this.#scratchValue(slot));
     if (current === undefined) return { status: "non_numeric" };
     const amount = options.amount;
-    const value = options.direction === "incr"
+    const value = options.op === "incr"
       ? (current + amount) & U64
       : (amount > current ? 0n : current - amount);
     const digits = value.toString();
-    if ((options.inPlace ?? true) && digits.length <= length) {
+    const held = options.heldElsewhere?.(table.cas(slot)) ?? false;
+    if (!held && digits.length <= length) {
       const bytes = this.#scratchBytes(length).fill(0x20, digits.length);
       for (let i = 0; i < digits.length; i++) bytes[i] = digits.charCodeAt(i);
       this.#segments.write(table.address(slot), key.length, bytes);
@@ -673,7 +676,7 @@ export class Store {
     const old = this.#find(key, hash, t);
     if (
       key.length > KEY_MAX_LENGTH ||
-      this.itemSize(key.length, value.length, flags) > this.maxItemSize
+      charge(key.length, value.length, flags) > this.maxItemSize
     ) {
       return "too_large";
     }
@@ -832,7 +835,7 @@ export class Store {
     const { first, second, flags, t } = spec;
     const table = this.#table;
     const valueLength = first.length + (second?.length ?? 0);
-    const size = this.itemSize(key.length, valueLength, flags);
+    const size = charge(key.length, valueLength, flags);
     if (spec.old !== NONE) this.#unlink(spec.old);
     if (!this.#makeRoom(size, t)) return { status: "no_memory" };
     const slot = this.#allocate(t);
@@ -921,11 +924,7 @@ export class Store {
   /** Removes an item and frees its record. */
   #unlink(slot: number): void {
     const table = this.#table;
-    this.#f[BYTES] -= this.itemSize(
-      table.keyLength(slot),
-      table.valueLength(slot),
-      table.flags(slot),
-    );
+    this.#f[BYTES] -= charge(table.keyLength(slot), table.valueLength(slot), table.flags(slot));
     if (this.#i[SWEEP_CURSOR] === slot) this.#i[SWEEP_CURSOR] = table.next(slot);
     this.#segments.free(table.address(slot));
     table.remove(slot);
@@ -938,4 +937,9 @@ export class Store {
     this.#f[BYTES] = 0;
     this.#i[SWEEP_CURSOR] = NONE;
   }
+}
+
+/** Bytes memcached charges an item: header, CAS, terminators, key, value and flags. */
+function charge(keyLength: number, valueLength: number, flags: number): number {
+  return ITEM_OVERHEAD + keyLength + valueLength + (flags !== 0 ? 4 : 0);
 }

@@ -2,10 +2,13 @@ import { metaArithmeticCommand } from "../commands/meta_arithmetic_command.ts";
 import { metaDebugCommand } from "../commands/meta_debug_command.ts";
 import { metaDeleteCommand } from "../commands/meta_delete_command.ts";
 import type { MetaFlags } from "../commands/meta_flags.ts";
-import { metaGetCommand } from "../commands/meta_get_command.ts";
+import { metaGetCommand, metaGetOrCreateCommand } from "../commands/meta_get_command.ts";
 import { storeCommand } from "../commands/store_command.ts";
+import { bytesToString, EMPTY } from "../bytes.ts";
+import type { Access } from "../command_context.ts";
 import { KEY_MAX_LENGTH } from "../constants.ts";
-import type { StoreMode } from "../store.ts";
+import type { StoreMode } from "../store/store.ts";
+import type { TextRequest } from "./text_request.ts";
 import { base64Decode } from "./base64_decode.ts";
 import { MAX_OPAQUE_LENGTH, parseMetaFlags } from "./parse_meta_flags.ts";
 import type { TextCall } from "./text_call.ts";
@@ -36,7 +39,8 @@ class MetaError {
  *
  * const connection = new ConnectionState({ id: 1, context: new CommandContext() });
  * const out = connection.begin();
- * executeMeta(new TextCall({ kind: "text", words: ["mg", "k", "v"] }, connection));
+ * const keys = [new TextEncoder().encode("k")];
+ * executeMeta(new TextCall({ kind: "text", words: ["mg", "", "v"], keys }, connection));
  * assert.deepEqual(out, [{ kind: "text", parts: ["EN\r\n"] }]);
  * ```
  */
@@ -63,9 +67,48 @@ export function executeMeta(call: TextCall): void {
   }
 }
 
+/**
+ * The share of the store lock a meta request needs: `mg` reads unless `N`
+ * may create the item; `ms`, `md` and `ma` write; `me` reads.
+ *
+ * @example Usage
+ * ```ts
+ * import { metaAccess } from "./execute_meta.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const keys = [new TextEncoder().encode("k")];
+ * assert.equal(metaAccess({ kind: "text", words: ["mg", "", "v"], keys }), "read");
+ * assert.equal(metaAccess({ kind: "text", words: ["mg", "", "N30"], keys }), "write");
+ * ```
+ */
+export function metaAccess(req: TextRequest): Access {
+  switch (req.words[0]) {
+    case "mg":
+      for (let i = 2; i < req.words.length; i++) {
+        if (req.words[i][0] === "N") return metaGetOrCreateCommand.access;
+      }
+      return metaGetCommand.access;
+    case "ms":
+      return storeCommand.access;
+    case "md":
+      return metaDeleteCommand.access;
+    case "ma":
+      return metaArithmeticCommand.access;
+    case "me":
+      return metaDebugCommand.access;
+  }
+  return "none";
+}
+
 /** memcached's `META_KEY`: the key, base64 with a ` b` after it when binary. */
-function metaKey(key: string, binary: boolean): string {
-  return binary ? ` k${btoa(key)} b` : ` k${key}`;
+function metaKey(key: Uint8Array, binary: boolean): string {
+  const text = bytesToString(key, 0, key.length);
+  return binary ? ` k${btoa(text)} b` : ` k${text}`;
+}
+
+/** The request's key (empty when the line has none). */
+function keyOf(call: TextCall): Uint8Array {
+  return call.req.keys[0] ?? EMPTY;
 }
 
 function opaque(token: string): string {
@@ -93,7 +136,7 @@ function readFlags(
   call: TextCall,
   checks: { start: number; tooLong: string; badFlags?: string },
 ): MetaFlags | undefined {
-  if (call.words[1].length > KEY_MAX_LENGTH) {
+  if (keyOf(call).length > KEY_MAX_LENGTH) {
     call.replyAlways(BAD_FORMAT);
     return undefined;
   }
@@ -105,7 +148,7 @@ function readFlags(
 }
 
 function parseFlags(call: TextCall, checks: { start: number; badFlags?: string }) {
-  const parsed = parseMetaFlags(call.words, checks.start);
+  const parsed = parseMetaFlags(call.req, checks.start);
   if (!parsed.ok) {
     call.replyAlways(checks.badFlags ?? parsed.error);
     return undefined;
@@ -118,16 +161,18 @@ function metaGet(call: TextCall): void {
   const words = call.words;
   const f = readFlags(call, { start: 2, tooLong: "CLIENT_ERROR options flags are too long" });
   if (!f) return;
-  const result = call.connection.context.run(metaGetCommand, f);
+  const command = f.vivify ? metaGetOrCreateCommand : metaGetCommand;
+  const into = f.value ? call.connection.values : undefined;
+  const result = call.connection.context.run(command, { meta: f, into });
   if (result.status === "miss") return call.reply("EN" + opaqueAndKey(call, f));
   if (result.status === "opaque_too_long") throw new MetaError(OPAQUE_TOO_LONG);
   const { item } = result;
-  let line = f.value ? `VA ${item.value.length}` : "HD";
+  let line = f.value ? `VA ${item.valueLength}` : "HD";
   for (let i = 2; i < words.length; i++) {
     const token = words[i];
     switch (token[0]) {
       case "s":
-        line += ` s${item.value.length}`;
+        line += ` s${item.valueLength}`;
         break;
       case "t":
         line += ` t${result.ttl}`;
@@ -178,7 +223,9 @@ const MS_REPLIES = {
 
 function metaSet(call: TextCall): void {
   const { req, words } = call;
-  if (words[1].length > KEY_MAX_LENGTH || words.length === 2) return call.replyAlways(BAD_FORMAT);
+  if (keyOf(call).length > KEY_MAX_LENGTH || words.length === 2) {
+    return call.replyAlways(BAD_FORMAT);
+  }
   if (call.tokenCount > MAX_OPT_TOKENS) {
     return call.replyAlways("CLIENT_ERROR options flags too long");
   }
@@ -306,14 +353,15 @@ function metaArithmetic(call: TextCall): void {
 function metaDebug(call: TextCall): void {
   const words = call.words;
   const nt = call.tokenCount;
-  if (nt < 3 || words[1].length > KEY_MAX_LENGTH) return call.reply(BAD_FORMAT);
-  let key = words[1];
+  if (nt < 3 || keyOf(call).length > KEY_MAX_LENGTH) return call.reply(BAD_FORMAT);
+  let key = bytesToString(keyOf(call), 0, keyOf(call).length);
   if (nt >= 4 && words[2] === "b") {
     const decoded = base64Decode(key);
     if (decoded === undefined) return call.reply(BAD_FORMAT);
     key = decoded;
   }
-  const result = call.connection.context.run(metaDebugCommand, { key });
+  const bytes = Uint8Array.from(key, (c) => c.charCodeAt(0));
+  const result = call.connection.context.run(metaDebugCommand, { key: bytes });
   if (result.status === "miss") return call.reply("EN");
   const shown = result.binaryKey ? btoa(key) : key;
   call.reply(

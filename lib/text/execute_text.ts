@@ -9,8 +9,10 @@ import { storeCommand } from "../commands/store_command.ts";
 import { touchCommand } from "../commands/touch_command.ts";
 import type { ConnectionState } from "../connection_state.ts";
 import { KEY_MAX_LENGTH } from "../constants.ts";
-import type { StoreMode } from "../store.ts";
-import { executeMeta } from "./execute_meta.ts";
+import { bytesToString } from "../bytes.ts";
+import type { Access } from "../command_context.ts";
+import type { StoreMode } from "../store/store.ts";
+import { executeMeta, metaAccess } from "./execute_meta.ts";
 import { safeStrtol, safeStrtoul, safeStrtoull } from "./safe_strtol.ts";
 import { TextCall } from "./text_call.ts";
 import { tokenize } from "./text_parser.ts";
@@ -34,7 +36,8 @@ const BAD_FORMAT = "CLIENT_ERROR bad command line format";
  *
  * const connection = new ConnectionState({ id: 1, context: new CommandContext() });
  * const out = connection.begin();
- * executeText({ kind: "text", words: ["get", "k"] }, connection);
+ * const key = new TextEncoder().encode("k");
+ * executeText({ kind: "text", words: ["get", ""], keys: [key] }, connection);
  * assert.deepEqual(out, [{ kind: "text", parts: ["END\r\n"] }]);
  * ```
  */
@@ -42,7 +45,9 @@ export function executeText(req: TextRequest, connection: ConnectionState): void
   const call = new TextCall(req, connection);
   const { settings } = connection.context;
   if (settings.sasl && !connection.authenticated) return authenticate(call);
-  if (settings.verbose > 1) connection.context.log(`<${connection.id} ${req.words.join(" ")}`);
+  if (settings.verbose > 1 && connection.resumeAt === 0) {
+    connection.context.log(`<${connection.id} ${lineText(req)}`);
+  }
   const words = req.words;
   const nt = call.tokenCount;
   const cmd = words[0];
@@ -91,23 +96,80 @@ export function executeText(req: TextRequest, connection: ConnectionState): void
   call.reply("ERROR");
 }
 
-/** `get`, `bget`, `gets`, `gat` and `gats`: one get or touch per key, one reply. */
+/**
+ * The share of the store lock a text or meta request needs: what the
+ * command it runs asks for (`Command.access`). The dispatcher takes it
+ * before running the request.
+ *
+ * @example Usage
+ * ```ts
+ * import { textAccess } from "./execute_text.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const key = new TextEncoder().encode("k");
+ * assert.equal(textAccess({ kind: "text", words: ["get", ""], keys: [key] }), "read");
+ * assert.equal(textAccess({ kind: "text", words: ["incr", "", "1"], keys: [key] }), "write");
+ * assert.equal(textAccess({ kind: "text", words: ["version"], keys: [] }), "none");
+ * ```
+ */
+export function textAccess(req: TextRequest): Access {
+  const cmd = req.words[0];
+  if (cmd === undefined) return "none";
+  if (cmd.length === 2 && cmd.charCodeAt(0) === 0x6d) return metaAccess(req);
+  return ACCESS[cmd] ?? "none";
+}
+
+const ACCESS: Readonly<Record<string, Access>> = {
+  get: getCommand.access,
+  bget: getCommand.access,
+  gets: getCommand.access,
+  gat: touchCommand.access,
+  gats: touchCommand.access,
+  touch: touchCommand.access,
+  set: storeCommand.access,
+  add: storeCommand.access,
+  replace: storeCommand.access,
+  append: storeCommand.access,
+  prepend: storeCommand.access,
+  cas: storeCommand.access,
+  incr: arithmeticCommand.access,
+  decr: arithmeticCommand.access,
+  delete: deleteCommand.access,
+  flush_all: flushCommand.access,
+  cache_memlimit: memoryLimitCommand.access,
+  stats: statsCommand.access,
+};
+
+/** The command line with its keys, for `-vv` logs. */
+function lineText(req: TextRequest): string {
+  let k = 0;
+  return req.words.map((w) => w !== "" ? w : bytesToString(req.keys[k], 0, req.keys[k++].length))
+    .join(" ");
+}
+
+/**
+ * `get`, `bget`, `gets`, `gat` and `gats`: one get or touch per key, one
+ * reply. A reply whose values pass the connection's `partLimit` is queued in
+ * parts: the command stops after a part, and the dispatcher runs it again
+ * (from `resumeAt`) once the client has taken what is queued.
+ */
 function get(call: TextCall, cmd: "get" | "bget" | "gets" | "gat" | "gats"): void {
   const { words, connection } = call;
   const { context } = connection;
   const withCas = cmd === "gets" || cmd === "gats";
   const touch = cmd === "gat" || cmd === "gats";
-  let i = 1;
   let exptime = 0;
   if (touch) {
     const e = safeStrtol(words[1]);
     if (e === undefined) return call.reply("CLIENT_ERROR invalid exptime argument");
     exptime = e;
-    i = 2;
   }
+  const into = connection.values;
+  const keys = call.req.keys;
   const parts: (string | Uint8Array)[] = [];
-  for (; i < words.length; i++) {
-    const key = words[i];
+  let size = 0;
+  for (let k = connection.resumeAt; k < keys.length; k++) {
+    const key = keys[k];
     if (key.length > KEY_MAX_LENGTH) {
       // memcached releases every response it has not sent yet: this command's
       // and those of the commands before it in the same read.
@@ -115,17 +177,23 @@ function get(call: TextCall, cmd: "get" | "bget" | "gets" | "gat" | "gats"): voi
       return call.reply(BAD_FORMAT);
     }
     const result = touch
-      ? context.run(touchCommand, { key, exptime })
-      : context.run(getCommand, { key });
+      ? context.run(touchCommand, { key, exptime, into })
+      : context.run(getCommand, { key, into });
     if (result.status === "miss") continue;
     const { item } = result;
-    // Separate parts: the key is already a flat string, and a short tail is
+    // Separate parts: the key's bytes as they came, and a short tail is
     // cheaper to write than one long concatenated header.
     const tail = withCas
-      ? ` ${item.flags} ${item.value.length} ${item.cas}\r\n`
-      : ` ${item.flags} ${item.value.length}\r\n`;
+      ? ` ${item.flags} ${item.valueLength} ${item.cas}\r\n`
+      : ` ${item.flags} ${item.valueLength}\r\n`;
     parts.push("VALUE ", key, tail, item.value, "\r\n");
+    size += item.valueLength;
+    if (size > connection.partLimit && k + 1 < keys.length) {
+      connection.resumeAt = k + 1;
+      return call.send({ kind: "text", parts });
+    }
   }
+  connection.resumeAt = 0;
   parts.push("END\r\n");
   call.send({ kind: "text", parts });
 }
@@ -138,7 +206,7 @@ function update(call: TextCall, mode: StoreMode): void {
   if (line === undefined) return call.reply(BAD_FORMAT);
   const result = call.connection.context.run(storeCommand, {
     mode,
-    key: req.words[1],
+    key: req.keys[0],
     value: req.block === "too_large" ? undefined : req.data,
     flags: line.flags,
     exptime: line.exptime,
@@ -163,7 +231,7 @@ const STORE_REPLIES = {
 function arithmetic(call: TextCall, op: "incr" | "decr"): void {
   const { words } = call;
   call.setNoreply();
-  const key = words[1];
+  const key = call.req.keys[0];
   if (key.length > KEY_MAX_LENGTH) return call.reply(BAD_FORMAT);
   const delta = safeStrtoull(words[2]);
   if (delta === undefined) return call.reply("CLIENT_ERROR invalid numeric delta argument");
@@ -196,7 +264,7 @@ function remove(call: TextCall): void {
       );
     }
   }
-  const key = words[1];
+  const key = call.req.keys[0];
   if (key.length > KEY_MAX_LENGTH) return call.reply(BAD_FORMAT);
   const result = call.connection.context.run(deleteCommand, { key });
   call.reply(result.status === "deleted" ? "DELETED" : "NOT_FOUND");
@@ -205,7 +273,7 @@ function remove(call: TextCall): void {
 function touch(call: TextCall): void {
   const { words } = call;
   call.setNoreply();
-  const key = words[1];
+  const key = call.req.keys[0];
   if (key.length > KEY_MAX_LENGTH) return call.reply(BAD_FORMAT);
   const exptime = safeStrtol(words[2]);
   if (exptime === undefined) return call.reply("CLIENT_ERROR invalid exptime argument");

@@ -1,3 +1,4 @@
+import { bytesToString, EMPTY } from "../bytes.ts";
 import type { MetaFlags } from "../commands/meta_flags.ts";
 import { base64Decode } from "./base64_decode.ts";
 import { safeStrtol, safeStrtoul, safeStrtoull } from "./safe_strtol.ts";
@@ -8,8 +9,14 @@ export const MAX_OPAQUE_LENGTH = 32;
 /** The flags, or the error line memcached answers. */
 export type MetaParse = { ok: true; flags: MetaFlags } | { ok: false; error: string };
 
+/** A meta command line: its words, and its key's bytes (see `TextRequest`). */
+export interface MetaLine {
+  words: string[];
+  keys: Uint8Array[];
+}
+
 /**
- * Reads meta flags from `words[start..]` as memcached 1.6.18's
+ * Reads meta flags from `line.words[start..]` as memcached 1.6.18's
  * `_meta_flag_preparse` does: a duplicate or unknown flag stops at once; a
  * bad numeric token or an undecodable base64 key is remembered and reported
  * after the rest are read.
@@ -19,17 +26,19 @@ export type MetaParse = { ok: true; flags: MetaFlags } | { ok: false; error: str
  * import { parseMetaFlags } from "./parse_meta_flags.ts";
  * import assert from "node:assert/strict";
  *
- * const parsed = parseMetaFlags(["mg", "foo", "v", "T30"], 2);
+ * const keys = [new TextEncoder().encode("foo")];
+ * const parsed = parseMetaFlags({ words: ["mg", "", "v", "T30"], keys }, 2);
  * assert.ok(parsed.ok && parsed.flags.value && parsed.flags.exptime === 30);
- * assert.deepEqual(parseMetaFlags(["mg", "foo", "T"], 2), {
+ * assert.deepEqual(parseMetaFlags({ words: ["mg", "", "T"], keys }, 2), {
  *   ok: false,
  *   error: "CLIENT_ERROR bad token in command line format",
  * });
  * ```
  */
-export function parseMetaFlags(words: string[], start: number): MetaParse {
+export function parseMetaFlags(line: MetaLine, start: number): MetaParse {
+  const words = line.words;
   const f: MetaFlags = {
-    key: words[1],
+    key: line.keys[0] ?? EMPTY,
     keyBinary: false,
     noUpdate: false,
     locked: false,
@@ -66,13 +75,13 @@ export function parseMetaFlags(words: string[], start: number): MetaParse {
     const arg = token.slice(1);
     switch (token[0]) {
       case "b": {
-        const decoded = base64Decode(f.key);
+        const decoded = base64Decode(bytesToString(f.key, 0, f.key.length));
         if (decoded === undefined) {
           error = "CLIENT_ERROR error decoding key";
           failed = true;
-          f.key = "";
+          f.key = EMPTY;
         } else {
-          f.key = decoded;
+          f.key = Uint8Array.from(decoded, (c) => c.charCodeAt(0));
         }
         f.keyBinary = true;
         break;

@@ -17,7 +17,8 @@ import type { TextRequest } from "./text_request.ts";
  *
  * const connection = new ConnectionState({ id: 1, context: new CommandContext() });
  * const out = connection.begin();
- * const call = new TextCall({ kind: "text", words: ["delete", "k", "noreply"] }, connection);
+ * const keys = [new TextEncoder().encode("k")];
+ * const call = new TextCall({ kind: "text", words: ["delete", "", "noreply"], keys }, connection);
  * assert.equal(call.setNoreply(), true);
  * call.reply("NOT_FOUND");
  * call.replyAlways("CLIENT_ERROR oops");

@@ -84,7 +84,10 @@ export class TextParser {
     return this.#lineLength + this.#blockFill;
   }
 
-  /** Decodes what `chunk` completes into `out`; the chunk may be reused afterwards. */
+  /**
+   * Decodes what `chunk` completes into `out`. Requests keep views of
+   * `chunk` (keys): do not overwrite it while they are in use.
+   */
   push(chunk: Uint8Array, out: Request[]): void {
     let pos = 0;
     while (pos < chunk.length && !this.#closed) {
@@ -126,8 +129,9 @@ export class TextParser {
     }
     let line: Uint8Array;
     if (this.#lineLength > 0) {
+      // A copy: the line buffer is reused, and keys are views of the line.
       this.#appendLine(chunk.subarray(pos, nl));
-      line = this.#line.subarray(0, this.#lineLength);
+      line = this.#line.slice(0, this.#lineLength);
       this.#lineLength = 0;
     } else {
       line = chunk.subarray(pos, nl);
@@ -171,13 +175,14 @@ export class TextParser {
     if (end > 1 && line[end - 1] === CR) end--;
     const nul = line.subarray(0, end).indexOf(0);
     if (nul >= 0) end = nul; // memcached reads the line as a C string
-    const words = tokenizeBytes(line, end);
-    const storage = parseStorageLine(words);
+    const keys: Uint8Array[] = [];
+    const words = tokenizeBytes(line, end, keys);
+    const storage = parseStorageLine(words, keys[0]);
     if (storage === undefined) {
-      out.push({ kind: "text", words });
+      out.push({ kind: "text", words, keys });
       return;
     }
-    const req: TextRequest = { kind: "text", words, storage };
+    const req: TextRequest = { kind: "text", words, keys, storage };
     const length = storage.length;
     this.#pending = req;
     this.#need = length + 2;
@@ -188,18 +193,57 @@ export class TextParser {
 
 /**
  * {@linkcode tokenize} over the bytes `line[0..end)`: each word a flat byte
- * string of its own (slices of one line string make slower keys).
+ * string of its own, except keys (which words are keys follows from the
+ * first word): those stay bytes, views of the line pushed on `keys`, with
+ * `""` in their place among the words.
  */
-function tokenizeBytes(line: Uint8Array, end: number): string[] {
+function tokenizeBytes(line: Uint8Array, end: number, keys: Uint8Array[]): string[] {
   const words: string[] = [];
+  let firstKey = Infinity;
+  let lastKey = -1;
   let start = 0;
   for (let i = 0; i <= end; i++) {
     if (i === end || line[i] === 0x20) {
-      if (i > start) words.push(bytesToString(line, start, i));
+      if (i > start) {
+        const n = words.length;
+        if (n >= firstKey && n <= lastKey) {
+          keys.push(line.subarray(start, i));
+          words.push("");
+        } else {
+          words.push(bytesToString(line, start, i));
+          if (n === 0) [firstKey, lastKey] = keyWords(words[0]);
+        }
+      }
       start = i + 1;
     }
   }
   return words;
+}
+
+/** The first and last word that are keys after command `cmd` (none: first > last). */
+function keyWords(cmd: string): [number, number] {
+  switch (cmd) {
+    case "get":
+    case "bget":
+    case "gets":
+      return [1, Infinity];
+    case "gat":
+    case "gats":
+      return [2, Infinity];
+    case "set":
+    case "add":
+    case "replace":
+    case "append":
+    case "prepend":
+    case "cas":
+    case "incr":
+    case "decr":
+    case "delete":
+    case "touch":
+      return [1, 1];
+  }
+  // Meta commands: two letters starting with "m".
+  return cmd.length === 2 && cmd.charCodeAt(0) === 0x6d ? [1, 1] : [Infinity, -1];
 }
 
 /** Splits a command line on spaces, as memcached's `tokenize_command` does. */
@@ -216,38 +260,43 @@ export function tokenize(line: string): string[] {
 }
 
 /**
- * The numbers of a storage command line, or `undefined` when memcached
- * would not read a data block after it (not a storage command, wrong token
- * count, bad key or numbers: the next bytes are then read as a command).
+ * The numbers of a storage command line (its words, and its key's bytes),
+ * or `undefined` when memcached would not read a data block after it (not a
+ * storage command, wrong token count, bad key or numbers: the next bytes are
+ * then read as a command).
  *
  * @example Usage
  * ```ts
  * import { parseStorageLine } from "./text_parser.ts";
  * import assert from "node:assert/strict";
  *
- * assert.deepEqual(parseStorageLine(["cas", "k", "5", "0", "2", "9"]), {
+ * const key = new TextEncoder().encode("k");
+ * assert.deepEqual(parseStorageLine(["cas", "", "5", "0", "2", "9"], key), {
  *   flags: 5,
  *   exptime: 0,
  *   length: 2,
  *   cas: 9,
  * });
- * assert.equal(parseStorageLine(["set", "k", "0", "0", "-1"]), undefined);
+ * assert.equal(parseStorageLine(["set", "", "0", "0", "-1"], key), undefined);
  * ```
  */
-export function parseStorageLine(words: string[]): StorageLine | undefined {
+export function parseStorageLine(
+  words: string[],
+  key: Uint8Array | undefined,
+): StorageLine | undefined {
   const cmd = words[0];
-  if (cmd === undefined) return undefined;
+  if (cmd === undefined || key === undefined) return undefined;
   if (cmd === "ms") {
     // ntokens (words + the terminal token, capped at 24) must be 4..20.
     if (words.length < 3 || words.length > 19) return undefined;
-    if (words[1].length > KEY_MAX_LENGTH) return undefined;
+    if (key.length > KEY_MAX_LENGTH) return undefined;
     const length = blockLength(words[2]);
     return length === undefined ? undefined : { flags: 0, exptime: 0, length, cas: 0 };
   }
   if (!STORAGE.has(cmd) && cmd !== "cas") return undefined;
   const withCas = cmd === "cas" ? 1 : 0;
   if (words.length !== 5 + withCas && words.length !== 6 + withCas) return undefined;
-  if (words[1].length > KEY_MAX_LENGTH) return undefined;
+  if (key.length > KEY_MAX_LENGTH) return undefined;
   const flags = safeStrtoul(words[2]);
   const exptime = safeStrtol(words[3]);
   const length = safeStrtol(words[4]);

@@ -17,7 +17,10 @@ export interface StorageLine {
  * A decoded text or meta protocol command.
  *
  * `words` are the command line's tokens as byte strings (the line split on
- * spaces, as memcached's tokenizer splits it). A storage command whose line
+ * spaces, as memcached's tokenizer splits it), except keys: which words are
+ * keys follows from the command (`get k1 k2`, `gat 0 k`, `set k …`, `mg k
+ * …`), and those stay bytes, in `keys` in order, with `""` in their place
+ * among the words. A storage command whose line
  * memcached accepts carries its numbers in `storage`, and then its data
  * block: `block` says how the block arrived and `data` holds it without its
  * terminator:
@@ -31,12 +34,15 @@ export interface StorageLine {
  * ```ts
  * import type { TextRequest } from "./text_request.ts";
  *
- * const request: TextRequest = { kind: "text", words: ["get", "k"] };
+ * const key = new TextEncoder().encode("k");
+ * const request: TextRequest = { kind: "text", words: ["get", ""], keys: [key] };
  * ```
  */
 export interface TextRequest {
   kind: "text";
   words: string[];
+  /** The key words' bytes (views of the line), in order; none for commands without keys. */
+  keys: Uint8Array[];
   storage?: StorageLine;
   data?: Uint8Array;
   block?: "ok" | "bad_chunk" | "too_large";

@@ -6,9 +6,9 @@
  * @module
  */
 import { ByteArena } from "../../lib/byte_arena.ts";
-import { SharedRwLock, type SharedRwLockGuard } from "../../lib/shared_rw_lock.ts";
+import { RwLock, type RwLockGuard } from "../../lib/rw_lock.ts";
 import { Store, type StoreMemory } from "../../lib/store/store.ts";
-import { SharedStats } from "../../lib/shared_stats.ts";
+import { Stats } from "../../lib/stats.ts";
 import { prng } from "./prng.ts";
 
 /** What a worker is asked to do. */
@@ -79,7 +79,7 @@ async function pause(): Promise<void> {
  */
 async function exclusion(task: Extract<Task, { kind: "exclusion" }>): Promise<number> {
   // Half the workers poll before sleeping, half sleep at once.
-  const lock = new SharedRwLock(task.lock, { spinMicros: task.id % 2 === 0 ? 0 : 50 });
+  const lock = new RwLock(task.lock, { spinMicros: task.id % 2 === 0 ? 0 : 50 });
   const counters = new Int32Array(task.state, 0, 16);
   const pattern = new Uint8Array(task.state, PATTERN_AT, PATTERN_BYTES);
   const next = prng(task.id + 1);
@@ -87,7 +87,7 @@ async function exclusion(task: Extract<Task, { kind: "exclusion" }>): Promise<nu
   for (let round = 0; round < task.rounds; round++) {
     const write = next() < 0.3;
     const how = next();
-    let guard: SharedRwLockGuard | undefined;
+    let guard: RwLockGuard | undefined;
     if (how < 0.2) guard = write ? lock.tryWrite() : lock.tryRead();
     else if (how < 0.4) guard = write ? lock.writeSync() : lock.readSync();
     else guard = await (write ? lock.write() : lock.read());
@@ -119,9 +119,9 @@ async function exclusion(task: Extract<Task, { kind: "exclusion" }>): Promise<nu
  * when it gets the lock, and releases it when told (`release`).
  */
 function queue(task: Extract<Task, { kind: "queue" }>): Promise<number> {
-  const lock = new SharedRwLock(task.lock);
+  const lock = new RwLock(task.lock);
   const log = new Int32Array(task.state);
-  let guard: SharedRwLockGuard | undefined;
+  let guard: RwLockGuard | undefined;
   return new Promise((resolve) => {
     port.onmessage = async (event: MessageEvent<string>) => {
       if (event.data === "release") {
@@ -143,7 +143,7 @@ function queue(task: Extract<Task, { kind: "queue" }>): Promise<number> {
  * it admitted.
  */
 function stats(task: Extract<Task, { kind: "stats" }>): number {
-  const stats = new SharedStats(task.stats, task.id);
+  const stats = new Stats({ buffer: task.stats, worker: task.id });
   const counters = new Int32Array(task.state, 0, 16);
   let admitted = 0;
   for (let round = 0; round < task.rounds; round++) {
@@ -166,7 +166,7 @@ function stats(task: Extract<Task, { kind: "stats" }>): number {
 
 /** One of the store races; returns what the worker counts (successful CAS, or reads). */
 async function race(task: Extract<Task, { kind: "store" }>): Promise<number> {
-  const lock = new SharedRwLock(task.lock);
+  const lock = new RwLock(task.lock);
   const store = new Store(task.store);
   const arena = new ByteArena();
   const now = task.now;
@@ -194,7 +194,7 @@ async function race(task: Extract<Task, { kind: "store" }>): Promise<number> {
         using _write = lock.writeSync();
         const result = store.delta(encoder.encode("counter"), {
           now,
-          direction: "incr",
+          op: "incr",
           amount: 1n,
         });
         if (result.status !== "ok") throw new Error(`Incr failed: ${result.status}`);

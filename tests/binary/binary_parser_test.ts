@@ -25,7 +25,7 @@ function joined(frames: Uint8Array[]): Uint8Array {
 function summary(req: Request): unknown {
   assert.equal(req.kind, "binary");
   const r = req as BinaryRequest;
-  return { ...r, value: Array.from(r.value) };
+  return { ...r, key: String.fromCharCode(...r.key), value: Array.from(r.value) };
 }
 
 function decodeWhole(bytes: Uint8Array): unknown[] {
@@ -55,6 +55,25 @@ Deno.test("BinaryParser decodes every field of several frames", () => {
     exptime: 0xffffffff,
   });
   assert.equal(get.extras, undefined);
+});
+
+Deno.test("BinaryParser hands keys as views of the chunk, and copies those of a frame split across chunks", () => {
+  const frame = binaryRequest({ opcode: 0x00, key: "key", opaque: 1 });
+  const parser = new BinaryParser();
+  const out: Request[] = [];
+  parser.push(frame, out);
+  assert.equal((out[0] as BinaryRequest).key.buffer, frame.buffer, "a view: no string, no copy");
+  const first = frame.slice(0, 26);
+  const rest = frame.slice(26);
+  parser.push(first, out);
+  parser.push(rest, out);
+  const split = (out[1] as BinaryRequest).key;
+  assert.notEqual(split.buffer, rest.buffer);
+  assert.deepEqual(String.fromCharCode(...split), "key");
+  first.fill(0);
+  rest.fill(0);
+  parser.push(frame, out); // reuses the parser's buffer for nothing: the split key stays
+  assert.deepEqual(String.fromCharCode(...split), "key");
 });
 
 Deno.test("BinaryParser decodes extras by opcode family, and only at that family's length", () => {

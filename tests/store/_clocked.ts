@@ -50,10 +50,10 @@ export function clocked(options: Partial<StoreOptions> = {}) {
       return store.set(bytes(key), data, { now, ...options });
     },
     delete: (key: string, cas = 0) => store.delete(bytes(key), { now, cas }),
-    incr: (key: string, amount: bigint, inPlace = true) =>
-      store.delta(bytes(key), { now, direction: "incr", amount, inPlace }),
-    decr: (key: string, amount: bigint, inPlace = true) =>
-      store.delta(bytes(key), { now, direction: "decr", amount, inPlace }),
+    incr: (key: string, amount: bigint, held = false) =>
+      store.delta(bytes(key), { now, op: "incr", amount, heldElsewhere: () => held }),
+    decr: (key: string, amount: bigint, held = false) =>
+      store.delta(bytes(key), { now, op: "decr", amount, heldElsewhere: () => held }),
     touch: (key: string, exptime: number) => hit(store.touch(bytes(key), { now, exptime })),
     flush: (delay = 0) => store.flush({ now, delay }),
     sweep: (limit?: number) => store.sweep({ now, limit }),

@@ -75,7 +75,7 @@ Deno.test("Store incr wraps at 2^64, decr stops at 0, non-numeric values are ref
   set("n", "10");
   const up = incr("n", 5n);
   assert.equal(up.status === "ok" && up.value, 15n);
-  const copied = decr("n", 6n, false);
+  const copied = decr("n", 6n, true);
   assert.equal(copied.status === "ok" && copied.value, 9n);
   assert.equal(value("n"), "9", "not in place: just the digits");
   set("n", "99");
@@ -92,8 +92,7 @@ Deno.test("Store incr with a CAS changes only that version; empty values fail be
   const { store, set, peek } = clocked();
   set("n", "1");
   const cas = peek("n")!.cas;
-  const delta = (c: number) =>
-    store.delta(bytes("n"), { now: T0, direction: "incr", amount: 1n, cas: c });
+  const delta = (c: number) => store.delta(bytes("n"), { now: T0, op: "incr", amount: 1n, cas: c });
   assert.equal(delta(cas + 1).status, "exists");
   const ok = delta(cas);
   assert.ok(ok.status === "ok" && ok.item.cas > cas);

@@ -141,7 +141,7 @@ Deno.test("Store applies incr and decr as unsigned 64-bit, padding in place", ()
   const five = decr("n", 95n);
   assert.equal(five.status === "ok" && five.value, 5n);
   assert.equal(value("n"), "5  ");
-  decr("n", 1n, false);
+  decr("n", 1n, true);
   assert.equal(value("n"), "4");
   set("max", "18446744073709551615");
   const wrapped = incr("max", 2n);
@@ -195,7 +195,7 @@ Deno.test("Store snapshots keep the marks of their time; the store answers for t
   set("n", "1");
   store.setMarks(peek("n")!, { stale: true });
   const old = peek("n")!;
-  incr("n", 1n, false); // a new item
+  incr("n", 1n, true); // a new item
   assert.equal(old.stale, true);
   assert.equal(peek("n")!.stale, false);
 });

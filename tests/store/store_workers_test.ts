@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { ByteArena } from "../../lib/byte_arena.ts";
-import { SharedRwLock } from "../../lib/shared_rw_lock.ts";
+import { RwLock } from "../../lib/rw_lock.ts";
 import { Store } from "../../lib/store/store.ts";
 import { BIG_VALUE, type Race, type Task } from "../_support/shared_worker.ts";
 import { runTasks as run, within } from "../_support/workers.ts";
@@ -18,7 +18,7 @@ function setUp() {
   // Small segments: a rewritten 256 KiB value frees whole segments, which the
   // next write takes at once, so a read that raced a write would see it.
   const store = Store.create({ now: T0, memoryLimit: 64 * 1024 * 1024, segmentSize: 64 * 1024 });
-  const lock = new SharedRwLock();
+  const lock = new RwLock();
   const tasks = (race: Race, rounds: number): Task[] =>
     Array.from({ length: WORKERS }, (_, id) => ({
       kind: "store",

@@ -3,17 +3,22 @@ import type { Request, TextRequest } from "../../lib/messages.ts";
 import { TextParser } from "../../lib/text/text_parser.ts";
 import { latin1 } from "../_support/raw_client.ts";
 
-/** A comparable view of decoded requests. */
+/** A comparable view of decoded requests: keys put back in their places among the words. */
 function view(out: Request[]): unknown[] {
   return out.map((r) =>
     r.kind === "text"
       ? {
-        words: r.words,
+        words: withKeys(r),
         block: r.block,
         data: r.data === undefined ? undefined : String.fromCharCode(...r.data),
       }
       : { kind: r.kind }
   );
+}
+
+function withKeys(r: TextRequest): string[] {
+  let k = 0;
+  return r.words.map((w) => w === "" ? String.fromCharCode(...r.keys[k++]) : w);
 }
 
 const STREAM = "set a 0 0 5\r\nhello\r\n" +
@@ -84,13 +89,38 @@ Deno.test("TextParser emits every request a chunk completes in one call", () => 
   assert.equal(parser.buffered, 3);
 });
 
-Deno.test("TextParser copies data blocks out of the chunk", () => {
+Deno.test("TextParser copies data blocks out of the chunk; keys are views of it", () => {
   const parser = new TextParser();
   const out: Request[] = [];
   const chunk = latin1("set a 0 0 3\r\nabc\r\n");
   parser.push(chunk, out);
+  const req = out[0] as TextRequest;
+  assert.equal(req.keys[0].buffer, chunk.buffer, "the key is a view, not a string or a copy");
   chunk.fill(0x21);
-  assert.deepEqual(view(out)[0], { words: ["set", "a", "0", "0", "3"], block: "ok", data: "abc" });
+  assert.deepEqual(view(out)[0], { words: ["set", "!", "0", "0", "3"], block: "ok", data: "abc" });
+});
+
+Deno.test("TextParser keeps keys as bytes for the commands that take keys, and only there", () => {
+  const parser = new TextParser();
+  const out: Request[] = [];
+  parser.push(latin1("get a b\r\ngat 10 c\r\ndelete d 0\r\nmg e v\r\nstats f\r\nversion\r\n"), out);
+  const texts = out as TextRequest[];
+  assert.deepEqual(texts.map((r) => r.words), [
+    ["get", "", ""],
+    ["gat", "10", ""],
+    ["delete", "", "0"],
+    ["mg", "", "v"],
+    ["stats", "f"],
+    ["version"],
+  ]);
+  assert.deepEqual(texts.map((r) => r.keys.map((k) => String.fromCharCode(...k))), [
+    ["a", "b"],
+    ["c"],
+    ["d"],
+    ["e"],
+    [],
+    [],
+  ]);
 });
 
 Deno.test("TextParser closes on an unterminated line over 2048 bytes unless it is a get", () => {

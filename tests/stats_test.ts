@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { SharedStats } from "../lib/shared_stats.ts";
+import { Stats } from "../lib/stats.ts";
 import { HELD, type Task, VIOLATIONS } from "./_support/shared_worker.ts";
 import { runTasks, within } from "./_support/workers.ts";
 
-Deno.test("SharedStats sums the workers' blocks, and reset clears all but the kept counters", () => {
-  const buffer = SharedStats.allocate({ workers: 3, startedAt: 1_700_000_000 });
-  const [a, b, c] = [0, 1, 2].map((w) => new SharedStats(buffer, w));
+Deno.test("Stats sums the workers' blocks, and reset clears all but the kept counters", () => {
+  const buffer = Stats.allocate({ workers: 3, startedAt: 1_700_000_000 });
+  const [a, b, c] = [0, 1, 2].map((w) => new Stats({ buffer, worker: w }));
   a.c.cmd_get += 2;
   b.c.cmd_get += 3;
   c.c.get_hits++;
@@ -21,12 +21,12 @@ Deno.test("SharedStats sums the workers' blocks, and reset clears all but the ke
   assert.equal(c.totals().cmd_get, 1, "counting goes on from the reset");
   assert.equal(a.startedAt, 1_700_000_000);
   assert.equal(a.workers, 3);
-  assert.throws(() => new SharedStats(buffer, 3), /Worker 3 has no block/);
+  assert.throws(() => new Stats({ buffer, worker: 3 }), /Worker 3 has no block/);
 });
 
-Deno.test("SharedStats admits connections up to a server-wide limit", () => {
-  const buffer = SharedStats.allocate({ workers: 2, startedAt: 0 });
-  const [a, b] = [0, 1].map((w) => new SharedStats(buffer, w));
+Deno.test("Stats admits connections up to a server-wide limit", () => {
+  const buffer = Stats.allocate({ workers: 2, startedAt: 0 });
+  const [a, b] = [0, 1].map((w) => new Stats({ buffer, worker: w }));
   assert.ok(a.admit(3) && b.admit(3) && a.admit(3));
   assert.equal(b.admit(3), false);
   assert.equal(a.connections, 3);
@@ -34,8 +34,8 @@ Deno.test("SharedStats admits connections up to a server-wide limit", () => {
   assert.ok(b.admit(3));
 });
 
-Deno.test("SharedStats across 4 workers: totals are exact and the limit is never passed", async () => {
-  const buffer = SharedStats.allocate({ workers: 4, startedAt: 0 });
+Deno.test("Stats across 4 workers: totals are exact and the limit is never passed", async () => {
+  const buffer = Stats.allocate({ workers: 4, startedAt: 0 });
   const state = new SharedArrayBuffer(64);
   const tasks: Task[] = [0, 1, 2, 3].map((id) => ({
     kind: "stats",
@@ -46,7 +46,7 @@ Deno.test("SharedStats across 4 workers: totals are exact and the limit is never
     limit: 3,
   }));
   const admitted = await within(runTasks(tasks), "the workers", 60_000);
-  const stats = new SharedStats(buffer, 0);
+  const stats = new Stats({ buffer, worker: 0 });
   assert.equal(stats.totals().cmd_get, 20_000);
   assert.equal(stats.totals().bytes_read, 60_000);
   assert.equal(stats.connections, 0);
