@@ -81,7 +81,7 @@ port.onmessage = (event) => {
       else store.get(key, { now, into: arena });
     }
     guard.release();
-    arena.reset();
+    arena.release(arena.seal());
     ops += task.batch;
   }
   port.postMessage(ops);

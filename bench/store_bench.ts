@@ -21,7 +21,7 @@ const arena = new ByteArena();
 
 let i = 0;
 Deno.bench("get hit, value copied", { group: "get hit", baseline: true }, () => {
-  if ((i & 511) === 0) arena.reset();
+  if ((i & 511) === 0) arena.release(arena.seal());
   store.get(keyBytes[i++ % N], { now: NOW, into: arena });
 });
 Deno.bench("get hit, metadata only", { group: "get hit" }, () => {
@@ -59,7 +59,7 @@ for (let n = 0; n < 10_000; n++) {
 }
 let m = 0;
 Deno.bench("50 gets, values copied", { group: "multi-get", baseline: true }, () => {
-  arena.reset();
+  arena.release(arena.seal());
   for (let n = 0; n < MGET; n++) mgetNew.get(keyBytes[m++ % 10_000], { now: NOW, into: arena });
 });
 Deno.bench("50 gets, metadata only", { group: "multi-get" }, () => {

@@ -48,11 +48,12 @@ export class ConnectionState {
   /** SASL or text `-Y` authentication done. */
   authenticated = false;
   /**
-   * Where lookups copy values (under the store lock) for the replies: blocks
-   * start small, so an idle connection holds little, and are never
-   * overwritten while a reply may still read them.
+   * Where lookups copy values (under the store lock) for the replies: a ring
+   * that starts small (an idle connection holds little), whose bytes are cut
+   * again once the dispatcher releases the batch that held them (after the
+   * encoder copied it on).
    */
-  readonly values: ByteArena = new ByteArena({ firstBlockSize: 4096 });
+  readonly values: ByteArena = new ByteArena();
   /**
    * Bytes of values one request may queue before it stops and asks to be run
    * again (a text `get` of many keys), so that a huge reply is copied out of

@@ -2,7 +2,7 @@ import { drained } from "./backpressure.ts";
 import { binaryAccess, executeBinary } from "./binary/execute_binary.ts";
 import type { Access, CommandContext } from "./command_context.ts";
 import { ConnectionState } from "./connection_state.ts";
-import type { Request, Response } from "./messages.ts";
+import type { Request, Response, ResponseBatch } from "./messages.ts";
 import type { RwLock, RwLockGuard } from "./rw_lock.ts";
 import { executeText, textAccess } from "./text/execute_text.ts";
 
@@ -48,7 +48,7 @@ export interface DispatcherOptions {
  * assert.equal(batches[0][0].kind, "text");
  * ```
  */
-export class Dispatcher extends TransformStream<Request[], Response[]> {
+export class Dispatcher extends TransformStream<Request[], ResponseBatch> {
   constructor(ctx: CommandContext, lock: RwLock, options: DispatcherOptions = {}) {
     const budget = options.maxPendingOutput ?? 1024 * 1024;
     const connection = new ConnectionState({ id: options.connectionId ?? 0, context: ctx });
@@ -59,21 +59,27 @@ export class Dispatcher extends TransformStream<Request[], Response[]> {
      * shares as requests need them, until done, over budget, or a share
      * cannot be had at once; emits the responses and releases the share.
      */
+    const values = connection.values;
     const run = (
       batch: Request[],
       from: Held,
-      controller: TransformStreamDefaultController<Response[]>,
+      controller: TransformStreamDefaultController<ResponseBatch>,
     ): Stop => {
-      const out = connection.begin();
+      const out: ResponseBatch = connection.begin();
       const stop = runSome(batch, { from, lock, connection, out, budget });
       closed = connection.closing;
-      if (out.length > 0) controller.enqueue(out);
+      if (out.length > 0) {
+        // The values copied for these replies are free once the encoder copied them on.
+        const mark = values.seal();
+        out.encoded = () => values.release(mark);
+        controller.enqueue(out);
+      }
       return closed ? { next: batch.length, need: "none" } : stop;
     };
     const resume = async (
       batch: Request[],
       stop: Stop,
-      controller: TransformStreamDefaultController<Response[]>,
+      controller: TransformStreamDefaultController<ResponseBatch>,
     ) => {
       while (stop.next < batch.length) {
         if (stop.need === "none") {

@@ -1,7 +1,7 @@
 import { HEADER_SIZE, RESPONSE_MAGIC } from "./binary/constants.ts";
 import { drained } from "./backpressure.ts";
 import { writeString, writeU32BE } from "./bytes.ts";
-import type { BinaryResponse, Response } from "./messages.ts";
+import type { BinaryResponse, Response, ResponseBatch } from "./messages.ts";
 
 /**
  * A batch encoding to more than this is sent in pieces of this size, each
@@ -75,8 +75,9 @@ export class OutputArena {
 
 /**
  * Turns each batch of responses into one chunk of bytes: sizes the batch
- * first, then fills one buffer (cut from an {@linkcode OutputArena}). A
- * `"close"` response ends the stream after what came before it.
+ * first, then fills one buffer (cut from an {@linkcode OutputArena}), then
+ * calls the batch's `encoded` (its buffers are no longer read). A `"close"`
+ * response ends the stream after what came before it.
  *
  * @example Usage
  * ```ts
@@ -90,7 +91,7 @@ export class OutputArena {
  * assert.deepEqual(new TextDecoder().decode(chunks[0]), "END\r\n");
  * ```
  */
-export class FrameEncoder extends TransformStream<Response[], Uint8Array> {
+export class FrameEncoder extends TransformStream<ResponseBatch, Uint8Array> {
   #arena: OutputArena;
 
   constructor() {
@@ -99,8 +100,11 @@ export class FrameEncoder extends TransformStream<Response[], Uint8Array> {
       transform(batch, controller) {
         const { size, end } = measureBatch(batch);
         const close = end < batch.length;
-        if (size > MAX_CHUNK) return streamBatch(batch, end, close, controller);
+        if (size > MAX_CHUNK) {
+          return streamBatch(batch, end, close, controller).then(() => batch.encoded?.());
+        }
         const bytes = fillBatch(batch, end, arena.take(size));
+        batch.encoded?.();
         if (bytes.length > 0) controller.enqueue(bytes);
         if (close) controller.terminate();
         return undefined;

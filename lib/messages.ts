@@ -106,3 +106,10 @@ export interface CloseResponse {
 
 /** Anything the dispatcher emits. */
 export type Response = BinaryResponse | TextResponse | CloseResponse;
+
+/**
+ * A batch of responses as the dispatcher emits it. `encoded`, when set, is
+ * called once the encoder has copied the batch's bytes out: its buffers (the
+ * values copied out of the store) may then be reused.
+ */
+export type ResponseBatch = Response[] & { encoded?: () => void };

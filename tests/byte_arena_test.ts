@@ -1,21 +1,59 @@
 import assert from "node:assert/strict";
-import { ByteArena } from "../lib/byte_arena.ts";
+import { type ArenaMark, ByteArena } from "../lib/byte_arena.ts";
+import { prng } from "./_support/prng.ts";
 
-Deno.test("ByteArena cuts buffers from blocks, never overwrites them, and reuses a block only after reset", () => {
-  const arena = new ByteArena({ blockSize: 64, firstBlockSize: 16 });
+Deno.test("ByteArena cuts buffers one after another and hands large ones buffers of their own", () => {
+  const arena = new ByteArena({ initialSize: 64, maxSize: 256 });
   const a = arena.alloc(10);
   const b = arena.alloc(6);
   assert.equal(a.buffer, b.buffer);
   assert.equal(b.byteOffset, a.byteOffset + 10);
-  a.fill(1);
-  b.fill(2);
-  const big = arena.alloc(17);
-  assert.notEqual(big.buffer, a.buffer, "over a quarter block: its own buffer");
-  const c = arena.alloc(4);
-  assert.notEqual(c.buffer, a.buffer, "a full block is left, a larger one started");
-  assert.equal(c.buffer.byteLength, 64, "blocks grow ×4 up to the block size");
-  c.fill(3);
-  assert.deepEqual([...a, ...b], [...new Array(10).fill(1), ...new Array(6).fill(2)], "intact");
-  arena.reset();
-  assert.equal(arena.alloc(4).buffer, c.buffer, "reset cuts the current block again");
+  const big = arena.alloc(65);
+  assert.notEqual(big.buffer, a.buffer, "over a quarter of the largest ring: its own buffer");
+  assert.equal(big.length, 65);
+});
+
+Deno.test("ByteArena reuses bytes only once their batch is released, in order", () => {
+  const arena = new ByteArena({ initialSize: 32, maxSize: 32 });
+  const first = arena.alloc(8);
+  const firstMark = arena.seal();
+  const second = arena.alloc(8);
+  const secondMark = arena.seal();
+  assert.equal(second.byteOffset, 8);
+  arena.release(firstMark);
+  // The ring's end is free, then the released front.
+  assert.equal(arena.alloc(8).byteOffset, 16);
+  assert.equal(arena.alloc(8).byteOffset, 24);
+  assert.equal(arena.alloc(8).byteOffset, 0, "the released batch's bytes come around again");
+  assert.notEqual(arena.alloc(8).buffer, first.buffer, "the held batch is not cut again: full");
+  arena.release(secondMark);
+});
+
+Deno.test("ByteArena never hands out bytes still held, whatever the sizes and releases", () => {
+  const next = prng(5);
+  const arena = new ByteArena({ initialSize: 64, maxSize: 1024 });
+  // Batches not yet released, each with its buffers and what they must still hold.
+  const held: { mark: ArenaMark; buffers: [Uint8Array, number][] }[] = [];
+  let current: [Uint8Array, number][] = [];
+  for (let step = 0; step < 20_000; step++) {
+    const r = next();
+    if (r < 0.6) {
+      const buffer = arena.alloc(1 + Math.floor(next() * 100));
+      const fill = step & 0xff;
+      buffer.fill(fill);
+      current.push([buffer, fill]);
+    } else if (r < 0.8) {
+      held.push({ mark: arena.seal(), buffers: current });
+      current = [];
+    } else if (held.length > 0) {
+      const count = 1 + Math.floor(next() * Math.min(3, held.length));
+      const released = held.splice(0, count);
+      arena.release(released[released.length - 1].mark); // a later mark releases the earlier
+    }
+    for (const batch of [...held.map((h) => h.buffers), current]) {
+      for (const [buffer, fill] of batch) {
+        assert.ok(buffer.every((b) => b === fill), `a held buffer was overwritten at step ${step}`);
+      }
+    }
+  }
 });

@@ -163,7 +163,7 @@ function items(ctx: CommandContext): StatLine[] {
   if (n === 0) return [];
   const now = ctx.now();
   let oldest = now;
-  for (const [, item] of ctx.store.entries({ now, into: new ByteArena({ blockSize: 4096 }) })) {
+  for (const [, item] of ctx.store.entries({ now, into: new ByteArena() })) {
     oldest = item.time;
     break;
   }

@@ -267,9 +267,9 @@ export class ItemTable implements RecordOwners {
   setFlags(slot: number, flags: number): void {
     this.#i[slot * STRIDE + FLAGS] = flags;
   }
-  /** The item's bits (marks, fetched, active, dead). */
+  /** The item's bits (marks, fetched, active, dead): a plain 32-bit read, never torn. */
   bits(slot: number): number {
-    return Atomics.load(this.#i, slot * STRIDE + BITS);
+    return this.#i[slot * STRIDE + BITS];
   }
   /** Replaces the bits (under the write lock only). */
   setBits(slot: number, bits: number): void {

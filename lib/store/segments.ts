@@ -202,8 +202,7 @@ export class Segments {
   /** Copies `bytes` into the record at `address`, from its byte `at`. */
   write(address: number, at: number, bytes: Uint8Array): void {
     const data = this.#data;
-    const flags = readU32(data, address + 4);
-    if (!(flags & MULTI)) {
+    if (!isMulti(data, address)) {
       data.set(bytes, address + HEADER + at);
       return;
     }
@@ -217,8 +216,7 @@ export class Segments {
   /** Copies `out.length` bytes of the record at `address`, from its byte `at`, into `out`. */
   read(address: number, at: number, out: Uint8Array): void {
     const data = this.#data;
-    const flags = readU32(data, address + 4);
-    if (!(flags & MULTI)) {
+    if (!isMulti(data, address)) {
       const start = address + HEADER + at;
       out.set(data.subarray(start, start + out.length));
       return;
@@ -349,8 +347,7 @@ export class Segments {
 
   /** Where the record's bytes start in its head piece. */
   #headStart(address: number): number {
-    const flags = readU32(this.#data, address + 4);
-    if (!(flags & MULTI)) return address + HEADER;
+    if (!isMulti(this.#data, address)) return address + HEADER;
     return address + HEADER + 4 + readU32(this.#data, address + HEADER) * ADDRESS;
   }
 
@@ -522,6 +519,11 @@ export class Segments {
     }
     return NONE;
   }
+}
+
+/** Whether the record at `address` has more pieces (MULTI is in its header's last byte). */
+function isMulti(data: Uint8Array, address: number): boolean {
+  return (data[address + 7] & (MULTI >>> 24)) !== 0;
 }
 
 function writeU32(out: Uint8Array, pos: number, n: number): void {

@@ -172,7 +172,7 @@ async function race(task: Extract<Task, { kind: "store" }>): Promise<number> {
   const now = task.now;
   let count = 0;
   for (let round = 0; round < task.rounds; round++) {
-    arena.reset();
+    arena.release(arena.seal());
     switch (task.race) {
       case "cas-counter": {
         let value: bigint;
