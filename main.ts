@@ -54,8 +54,14 @@ async function main(args: string[]): Promise<number> {
       startupLine({ options: cli.options, hostname: server.hostname, port: server.port }),
     );
   }
-  await server.finished;
-  for (const signal of signals) Deno.removeSignalListener(signal, stop);
+  try {
+    await server.finished;
+  } catch {
+    // A worker failed; the server logged it and stopped every worker.
+    return 1;
+  } finally {
+    for (const signal of signals) Deno.removeSignalListener(signal, stop);
+  }
   return 0;
 }
 

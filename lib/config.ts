@@ -53,7 +53,15 @@ export interface ServerOptions {
   log?: (line: string) => void;
   /** Time source for the store and deadlines, in ms since the epoch. @default {a CoarseClock: Date.now re-read every 100 ms} */
   clock?: () => number;
+  /**
+   * Worker threads serving connections over one shared store (memcached's
+   * -t). 1 runs everything in this thread, with no worker. @default {1}
+   */
+  threads?: number;
 }
+
+/** Most worker threads `-t` accepts. */
+export const MAX_THREADS = 256;
 
 /** What the command line asks for. */
 export type CliAction =
@@ -91,11 +99,14 @@ Usage: deno run --allow-net main.ts [options] [HOST:PORT]
   -o, --extended=<opts>      comma separated: idle_timeout=<s>, ssl_chain_cert=<file>,
                              ssl_key=<file>, frame_timeout=<s> (close a connection
                              holding a partial request this long; default 30, 0 = off)
+  -t, --threads=<num>        worker threads over one shared store, 1..${MAX_THREADS} or
+                             "auto" for every core (default: 1, no worker); more
+                             than 1 needs --allow-read of lib/ (the worker code)
   -v, --verbose              print errors; -vv also each command
       --quiet                no start-up line on stderr (memcached's silence)
   -V, --version              print version and exit
   -h, --help                 print this help and exit
-  -t, -R, -U                 accepted for memcached compatibility and ignored
+  -R, -U                     accepted for memcached compatibility and ignored
   HOST:PORT                  the original server's positional listen address`;
 
 /**
@@ -178,7 +189,7 @@ export function parseFlags(args: string[]): CliAction {
   if (v["enable-ssl"]) options.tls = true;
   if (v.verbose) options.verbose = v.verbose.length;
   for (const extended of v.extended ?? []) applyExtended(options, extended);
-  if (v.threads !== undefined) parseInteger("-t", v.threads, 1, 1024);
+  if (v.threads !== undefined) options.threads = parseThreads(v.threads);
   if (v["max-reqs-per-event"] !== undefined) {
     parseInteger("-R", v["max-reqs-per-event"], 1, 1 << 20);
   }
@@ -214,11 +225,23 @@ export function neededPermissions(options: ServerOptions): NeededPermissions {
     ["-Y", options.authFile],
     ["-o ssl_chain_cert", options.tls ? options.tlsCertFile : undefined],
     ["-o ssl_key", options.tls ? options.tlsKeyFile : undefined],
+    ["-t", (options.threads ?? 1) > 1 ? workerCodePath() : undefined],
   ];
   return {
     listen: hostPort(options.hostname ?? "127.0.0.1", options.port ?? 11211),
     read: named.flatMap(([flag, path]) => path === undefined ? [] : [{ flag, path }]),
   };
+}
+
+/**
+ * The directory of the worker code (this file's directory) when it is on
+ * local disk: Deno needs read permission for a worker's modules.
+ */
+function workerCodePath(): string | undefined {
+  const here = new URL(".", import.meta.url);
+  return here.protocol === "file:"
+    ? decodeURIComponent(here.pathname).replace(/\/$/, "")
+    : undefined;
 }
 
 /**
@@ -284,6 +307,12 @@ function parseHostPort(text: string): ServerOptions {
   const host = text.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
   const port = parseInteger("HOST:PORT", text.slice(colon + 1), 0, 65535);
   return host === "" ? { port } : { hostname: host, port };
+}
+
+/** `-t N` (1..MAX_THREADS) or `-t auto` (every core). */
+function parseThreads(text: string): number {
+  if (text === "auto") return Math.min(MAX_THREADS, Math.max(1, navigator.hardwareConcurrency));
+  return parseInteger("-t", text, 1, MAX_THREADS);
 }
 
 function parseInteger(flag: string, text: string, min: number, max: number): number {

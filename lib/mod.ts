@@ -17,17 +17,26 @@
  */
 import type { ServerOptions } from "./config.ts";
 import { Server } from "./server.ts";
+import { ThreadedServer } from "./threaded_server.ts";
 
 export type { ServerOptions } from "./config.ts";
 export { Server } from "./server.ts";
+export { ThreadedServer } from "./threaded_server.ts";
 export { Store } from "./store/store.ts";
 export type { Clock } from "./clock.ts";
+
+/** A running server: one thread ({@linkcode Server}), or several ({@linkcode ThreadedServer}). */
+export type RunningServer = Server | ThreadedServer;
 
 /**
  * Starts a server and resolves once it is listening.
  *
- * @param options Port (0 for any free one), address, limits, protocol options.
- * @returns The server: `port`, `store`, `stats`, `lock`, an idempotent `close()`.
+ * With `threads` over 1 it starts that many workers over one shared store
+ * (needs read permission for the worker code, `lib/`); else it serves in
+ * this thread.
+ *
+ * @param options Port (0 for any free one), address, limits, protocol options, threads.
+ * @returns The server: `port`, `store`, `stats`, `lock`, `finished`, an idempotent `close()`.
  *
  * @example Usage
  * ```ts
@@ -38,6 +47,7 @@ export type { Clock } from "./clock.ts";
  * await server.close();
  * ```
  */
-export function startServer(options: ServerOptions = {}): Promise<Server> {
+export function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  if ((options.threads ?? 1) > 1) return ThreadedServer.start(options);
   return Promise.resolve(new Server(options));
 }

@@ -1,7 +1,7 @@
 import { CoarseClock } from "./coarse_clock.ts";
 import { AuthFile } from "./auth_file.ts";
 import { CommandContext, type CommandSettings } from "./command_context.ts";
-import { type ServerOptions, VERSION } from "./config.ts";
+import { hostPort, type ServerOptions, VERSION } from "./config.ts";
 import { ConnectionLimits, type LimitedConnection } from "./connection_limits.ts";
 import { connReadable, connWritable, type Duplex, isDisconnect } from "./conn_streams.ts";
 import { Dispatcher } from "./dispatcher.ts";
@@ -9,7 +9,7 @@ import { FrameDecoder } from "./frame_decoder.ts";
 import { FrameEncoder } from "./frame_encoder.ts";
 import { RwLock } from "./rw_lock.ts";
 import { Stats } from "./stats.ts";
-import { Store } from "./store/store.ts";
+import { Store, type StoreMemory } from "./store/store.ts";
 
 const TOO_MANY = new TextEncoder().encode("ERROR Too many open connections\r\n");
 
@@ -20,8 +20,29 @@ const SWEEP_INTERVAL_MS = 1000;
 const SWEEP_LIMIT = 50_000;
 
 /**
+ * What a server in a worker attaches to instead of making its own: the
+ * shared store, lock and counters of a server with several workers.
+ */
+export interface WorkerSetup {
+  store: StoreMemory;
+  lock: SharedArrayBuffer;
+  stats: SharedArrayBuffer;
+  /** This worker's number (its block of counters). */
+  worker: number;
+  /** Number of workers (connection numbers are unique across them). */
+  threads: number;
+  /** The lock's polling before sleeping in this worker, in µs. */
+  spinMicros: number;
+  /** Called for the text `shutdown` command: the whole server stops, not one worker. */
+  shutdown(): void;
+}
+
+/**
  * A listening memcached-compatible server: accepts connections and runs each
- * through decoder → dispatcher → encoder over one shared store.
+ * through decoder → dispatcher → encoder over one shared store. In a worker
+ * of a server with several ({@linkcode WorkerSetup}), it listens with
+ * `reusePort` beside the others and attaches to their shared store, lock and
+ * counters; the main thread sweeps.
  *
  * Use {@linkcode startServer} from `mod.ts` to create one.
  *
@@ -40,15 +61,16 @@ export class Server {
   /** Server-wide counters. */
   readonly stats: Stats;
   /** The store lock: hold it for writing to keep connections out across `await`s. */
-  readonly lock: RwLock = new RwLock();
+  readonly lock: RwLock;
   #listener: Deno.Listener;
   #settings: CommandSettings;
   #context: CommandContext;
   #log: (line: string) => void;
   #conns = new Set<Deno.Conn>();
   #tasks = new Set<Promise<void>>();
-  #nextId = 1;
-  #sweeper: ReturnType<typeof setInterval>;
+  #nextId: number;
+  #idStep: number;
+  #sweeper: ReturnType<typeof setInterval> | undefined;
   #coarseClock: CoarseClock | undefined;
   #closing: Promise<void> | undefined;
   #accepting: Promise<void>;
@@ -58,19 +80,24 @@ export class Server {
   /** One per live connection: ends its reads (graceful shutdown). */
   #stopReaders = new Set<() => void>();
 
-  constructor(options: ServerOptions = {}) {
+  constructor(options: ServerOptions = {}, worker?: WorkerSetup) {
     this.#log = options.log ?? ((line) => console.error(line));
     this.#coarseClock = options.clock ? undefined : new CoarseClock();
     const clock = options.clock ?? this.#coarseClock!.now;
     const now = Math.floor(clock() / 1000);
-    this.store = Store.create({
+    this.store = worker ? new Store(worker.store) : Store.create({
       now,
       memoryLimit: (options.memoryLimitMiB ?? 64) * 1024 * 1024,
       maxItemSize: options.maxItemSize ?? 1024 * 1024,
       evict: !options.noEvict,
     });
-    this.stats = new Stats({ startedAt: now });
-    this.#listener = listen(options);
+    this.stats = worker
+      ? new Stats({ buffer: worker.stats, worker: worker.worker })
+      : new Stats({ startedAt: now });
+    this.lock = worker ? new RwLock(worker.lock, { spinMicros: worker.spinMicros }) : new RwLock();
+    this.#listener = listen(options, worker !== undefined);
+    this.#nextId = (worker?.worker ?? 0) + 1;
+    this.#idStep = worker?.threads ?? 1;
     const addr = this.#listener.addr as Deno.NetAddr;
     this.#settings = {
       version: VERSION,
@@ -92,7 +119,7 @@ export class Server {
       stats: this.stats,
       settings: this.#settings,
       log: this.#log,
-      shutdown: () => void this.close(),
+      shutdown: worker ? () => worker.shutdown() : () => void this.close(),
       clock,
     });
     this.#limits = new ConnectionLimits({
@@ -107,15 +134,11 @@ export class Server {
     });
     this.#maxPendingOutput = options.maxPendingOutput ?? 1024 * 1024;
     this.#graceMs = options.shutdownGraceMs ?? 3000;
-    this.#sweeper = setInterval(() => this.#sweep(clock), SWEEP_INTERVAL_MS);
-    Deno.unrefTimer(this.#sweeper as unknown as number);
+    if (!worker) {
+      this.#sweeper = setInterval(() => sweep(this, clock), SWEEP_INTERVAL_MS);
+      Deno.unrefTimer(this.#sweeper as unknown as number);
+    }
     this.#accepting = this.#acceptLoop();
-  }
-
-  /** Unlinks expired items, a bounded number at a time, when the store is free to write. */
-  #sweep(clock: () => number): void {
-    using write = this.lock.tryWrite();
-    if (write) this.store.sweep({ now: Math.floor(clock() / 1000), limit: SWEEP_LIMIT });
   }
 
   /** The bound port (useful with port 0). */
@@ -210,7 +233,8 @@ export class Server {
 
   async #serve(conn: Deno.Conn): Promise<void> {
     if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
-    const id = this.#nextId++;
+    const id = this.#nextId;
+    this.#nextId += this.#idStep;
     const c = this.stats.c;
     if (this.#settings.verbose > 1) {
       this.#log(`<${id} new auto-negotiating client connection`);
@@ -289,21 +313,65 @@ export class Server {
   }
 }
 
-function listen(options: ServerOptions): Deno.Listener {
+/**
+ * Unlinks expired items, a bounded number at a time (memcached's crawler
+ * goes a slice at a time too), when the store is free to write.
+ *
+ * @example Usage
+ * ```ts ignore
+ * setInterval(() => sweep(server, Date.now), 1000);
+ * ```
+ */
+export function sweep(server: { store: Store; lock: RwLock }, clock: () => number): void {
+  using write = server.lock.tryWrite();
+  if (write) server.store.sweep({ now: Math.floor(clock() / 1000), limit: SWEEP_LIMIT });
+}
+
+/**
+ * Listens as the options say; beside other listeners on the same port when
+ * `reusePort` (the workers of one server). A port in use fails with
+ * memcached's words.
+ */
+function listen(options: ServerOptions, reusePort: boolean): Deno.Listener {
   const port = options.port ?? 11211;
   const hostname = options.hostname ?? "127.0.0.1";
-  if (options.tls) {
-    if (!options.tlsCertFile || !options.tlsKeyFile) {
-      throw new Error("Cannot serve TLS: both tlsCertFile and tlsKeyFile are needed");
+  try {
+    if (options.tls) {
+      if (!options.tlsCertFile || !options.tlsKeyFile) {
+        throw new Error("Cannot serve TLS: both tlsCertFile and tlsKeyFile are needed");
+      }
+      return Deno.listenTls(
+        {
+          port,
+          hostname,
+          cert: Deno.readTextFileSync(options.tlsCertFile),
+          key: Deno.readTextFileSync(options.tlsKeyFile),
+          ...(reusePort ? { reusePort: true } : {}),
+        } as Deno.ListenTlsOptions & Deno.TlsCertifiedKeyPem,
+      );
     }
-    return Deno.listenTls({
-      port,
-      hostname,
-      cert: Deno.readTextFileSync(options.tlsCertFile),
-      key: Deno.readTextFileSync(options.tlsKeyFile),
-    });
+    return Deno.listen({ port, hostname, transport: "tcp", ...(reusePort ? { reusePort } : {}) });
+  } catch (err) {
+    throw listenError(err, hostname, port);
   }
-  return Deno.listen({ port, hostname, transport: "tcp" });
+}
+
+/**
+ * A listen failure as memcached words it (`failed to listen on TCP port
+ * 11211: Address already in use`), with the address; other errors as they are.
+ *
+ * @example Usage
+ * ```ts
+ * import { listenError } from "./server.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const err = listenError(new Deno.errors.AddrInUse("Address already in use (os error 98)"), "127.0.0.1", 11211);
+ * assert.equal(err.message, "Failed to listen on 127.0.0.1:11211: Address already in use");
+ * ```
+ */
+export function listenError(err: unknown, hostname: string, port: number): Error {
+  if (!(err instanceof Deno.errors.AddrInUse)) return err as Error;
+  return new Error(`Failed to listen on ${hostPort(hostname, port)}: Address already in use`);
 }
 
 function closeQuietly(conn: Deno.Conn): void {

@@ -12,8 +12,8 @@ export interface StartupFacts {
 
 /**
  * The one line `main.ts` writes to stderr once it listens: version, the
- * address and port actually bound, memory and connection limits, and what is
- * switched on. Defaults are the server's (`-m 64 -c 1024 -I 1m`).
+ * address and port actually bound, memory and connection limits, threads
+ * (when more than one), and what is switched on. Defaults are the server's (`-m 64 -c 1024 -I 1m`).
  *
  * @example Usage
  * ```ts
@@ -33,6 +33,7 @@ export function startupLine(facts: StartupFacts): string {
     `-c ${options.maxConnections ?? 1024}`,
     `-I ${sizeText(options.maxItemSize ?? 1024 * 1024)}`,
   ];
+  if ((options.threads ?? 1) > 1) limits.push(`-t ${options.threads}`);
   const parts = [
     `mbserver ${VERSION} listening on ${hostPort(facts.hostname, facts.port)} with ${
       limits.join(" ")

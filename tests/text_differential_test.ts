@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { startServer } from "../lib/mod.ts";
 import { startMemcached } from "./_support/memcached.ts";
 import { RawClient } from "./_support/raw_client.ts";
+import { THREADS } from "./_support/threads.ts";
 import { MEMCACHED, testWithTools } from "./_support/tools.ts";
 
 /** Commands per sequence; override with DIFF_COMMANDS. */
@@ -301,11 +302,15 @@ async function exchange(client: RawClient, command: string): Promise<string> {
   return text;
 }
 
-async function runSequence(seed: number, make: (g: Gen) => string): Promise<number> {
+async function runSequence(
+  threads: number,
+  seed: number,
+  make: (g: Gen) => string,
+): Promise<number> {
   // The LRU maintainer thread briefly holds items, which makes memcached copy instead of
   // rewriting counters in place at random; without it the oracle is deterministic.
   await using memcached = await startMemcached(["-o", "no_lru_maintainer,no_lru_crawler"]);
-  const server = await startServer({ port: 0 });
+  const server = await startServer({ port: 0, threads });
   const theirs = await RawClient.connect(memcached.port);
   const ours = await RawClient.connect(server.port);
   const gen = new Gen(seed);
@@ -339,18 +344,20 @@ async function runSequence(seed: number, make: (g: Gen) => string): Promise<numb
   return COMMANDS;
 }
 
-testWithTools(
-  "Text protocol replies match memcached over seeded random command sequences",
-  [MEMCACHED],
-  async () => {
-    for (const seed of [1, 2]) await runSequence(SEED + seed, (g) => g.text());
-  },
-);
+for (const threads of THREADS) {
+  testWithTools(
+    `Text protocol replies match memcached over seeded random command sequences (-t ${threads})`,
+    [MEMCACHED],
+    async () => {
+      for (const seed of [1, 2]) await runSequence(threads, SEED + seed, (g) => g.text());
+    },
+  );
 
-testWithTools(
-  "Meta protocol replies match memcached over seeded random command sequences",
-  [MEMCACHED],
-  async () => {
-    for (const seed of [3, 4]) await runSequence(SEED + seed, (g) => g.meta());
-  },
-);
+  testWithTools(
+    `Meta protocol replies match memcached over seeded random command sequences (-t ${threads})`,
+    [MEMCACHED],
+    async () => {
+      for (const seed of [3, 4]) await runSequence(threads, SEED + seed, (g) => g.meta());
+    },
+  );
+}

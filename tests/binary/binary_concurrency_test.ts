@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { startServer } from "../../lib/mod.ts";
+import { THREADS } from "../_support/threads.ts";
 import {
   type BinaryReply,
   binaryRequest,
@@ -94,15 +95,17 @@ async function client(port: number, id: number): Promise<number> {
   return done;
 }
 
-Deno.test(`Binary protocol: ${CLIENTS} clients × ${OPS} mixed operations, nothing lost, crossed or reordered`, async () => {
-  const server = await startServer({ port: 0 });
-  try {
-    const counts = await Promise.all(
-      Array.from({ length: CLIENTS }, (_, id) => client(server.port, id)),
-    );
-    assert.equal(counts.reduce((a, b) => a + b, 0), CLIENTS * OPS);
-    assert.equal(server.stats.c.curr_connections >= 0, true);
-  } finally {
-    await server.close();
-  }
-});
+for (const threads of THREADS) {
+  Deno.test(`Binary protocol: ${CLIENTS} clients × ${OPS} mixed operations, nothing lost, crossed or reordered (-t ${threads})`, async () => {
+    const server = await startServer({ port: 0, threads });
+    try {
+      const counts = await Promise.all(
+        Array.from({ length: CLIENTS }, (_, id) => client(server.port, id)),
+      );
+      assert.equal(counts.reduce((a, b) => a + b, 0), CLIENTS * OPS);
+      assert.equal(server.stats.c.curr_connections >= 0, true);
+    } finally {
+      await server.close();
+    }
+  });
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type Server, startServer } from "../../lib/mod.ts";
+import { type RunningServer, startServer } from "../../lib/mod.ts";
 import type { ServerOptions } from "../../lib/config.ts";
 import {
   type BinaryFrame,
@@ -23,7 +23,7 @@ const EXISTS = "Data exists for key.";
 
 /** A fresh server with a settable clock, one raw client, and helpers. */
 interface Wire {
-  server: Server;
+  server: RunningServer;
   client: RawClient;
   /** Current time in ms, read by the server's store. */
   now: number;

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { startServer } from "../../lib/mod.ts";
+import { THREADS } from "../_support/threads.ts";
 import { startMemcached } from "../_support/memcached.ts";
 import { MEMCACHED, PYLIBMC, testWithTools } from "../_support/tools.ts";
 
@@ -18,18 +19,20 @@ async function runScript(port: number): Promise<void> {
   assert.equal(stdout.trim(), "OK");
 }
 
-testWithTools(
-  "pylibmc (binary=True) set/get/delete, incr/decr, append/prepend, touch, get_multi/set_multi, cas",
-  [PYLIBMC],
-  async () => {
-    const server = await startServer({ port: 0 });
-    try {
-      await runScript(server.port);
-    } finally {
-      await server.close();
-    }
-  },
-);
+for (const threads of THREADS) {
+  testWithTools(
+    `pylibmc (binary=True) set/get/delete, incr/decr, append/prepend, touch, get_multi/set_multi, cas (-t ${threads})`,
+    [PYLIBMC],
+    async () => {
+      const server = await startServer({ port: 0, threads });
+      try {
+        await runScript(server.port);
+      } finally {
+        await server.close();
+      }
+    },
+  );
+}
 
 testWithTools(
   "pylibmc script's expectations hold against real memcached too",

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { AuthFile, checkCredentials, constantTimeEqual } from "../../lib/auth_file.ts";
 import { parseFlags } from "../../lib/config.ts";
-import { type Server, startServer } from "../../lib/mod.ts";
+import { type RunningServer, startServer } from "../../lib/mod.ts";
 import { binaryRequest, latin1, RawClient, toLatin1, words } from "../_support/raw_client.ts";
 import { PYLIBMC, testWithTools } from "../_support/tools.ts";
 import { bytes, errorReply as hostileError } from "./_hostile.ts";
@@ -25,7 +25,7 @@ function okReply(opcode: number, body: string, opaque = 0): Uint8Array {
   return hostileError(opcode, 0, body, opaque);
 }
 
-async function withSaslServer(fn: (server: Server) => Promise<void>): Promise<void> {
+async function withSaslServer(fn: (server: RunningServer) => Promise<void>): Promise<void> {
   const path = await Deno.makeTempFile({ prefix: "mbserver-auth-" });
   try {
     await Deno.writeTextFile(path, "alice:s3cret\r\nbob:pa:ss\n");

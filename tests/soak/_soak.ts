@@ -31,6 +31,8 @@ export interface SoakOptions {
   seed: number;
   /** Keys per connection. @default {40} */
   keysPerConnection?: number;
+  /** Server worker threads (`-t`). @default {1} */
+  threads?: number;
 }
 
 /** What a soak run measured. */
@@ -326,7 +328,7 @@ function rssMiB(pid: number): number {
   }
 }
 
-/** Starts `main.ts -M -m N`, runs the clients for the duration, checks, stops it with SIGTERM. */
+/** Starts `main.ts -M -m N -t T`, runs the clients for the duration, checks, stops it with SIGTERM. */
 export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const report: SoakReport = {
     connections: options.connections,
@@ -342,13 +344,16 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     finalRssMiB: 0,
     exitCode: -1,
   };
+  const threads = options.threads ?? 1;
   await using main = await startMain([
     "-M",
     "-m",
     String(options.memoryMiB),
     "-c",
     String(options.connections + 16),
-  ]);
+    "-t",
+    String(threads),
+  ], { allowRead: threads > 1 });
   const pid = main.child.pid;
   report.baselineRssMiB = rssMiB(pid);
   const sampler = setInterval(() => {

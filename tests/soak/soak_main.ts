@@ -1,5 +1,5 @@
 /**
- * The full soak: `deno task soak [--seconds=60] [--connections=200] [--memory=64]`.
+ * The full soak: `deno task soak [--seconds=60] [--connections=200] [--memory=64] [--threads=1]`.
  * Prints the report; exits 1 on any error or memory over the stated bound.
  *
  * @module
@@ -14,6 +14,7 @@ const { values } = parseArgs({
     connections: { type: "string" },
     memory: { type: "string" },
     seed: { type: "string" },
+    threads: { type: "string" },
   },
 });
 const memoryMiB = Number(values.memory ?? 64);
@@ -22,6 +23,7 @@ const report = await runSoak({
   durationMs: Number(values.seconds ?? 60) * 1000,
   memoryMiB,
   seed: Number(values.seed ?? 42),
+  threads: Number(values.threads ?? 1),
 });
 console.log(JSON.stringify(report, null, 2));
 const bound = memoryMiB + RSS_OVERHEAD_MIB;

@@ -5,25 +5,29 @@
  * runtime overhead, and a clean exit on SIGTERM.
  */
 import assert from "node:assert/strict";
+import { THREADS } from "../_support/threads.ts";
 import { RSS_OVERHEAD_MIB, runSoak } from "./_soak.ts";
 
-Deno.test("Soak: 200 connections of mixed commands for 12 s, no errors, memory bounded", async () => {
-  const memoryMiB = 64;
-  const report = await runSoak({
-    connections: 200,
-    durationMs: 12_000,
-    memoryMiB,
-    seed: 42,
+for (const threads of THREADS) {
+  Deno.test(`Soak: 200 connections of mixed commands for 12 s, no errors, memory bounded (-t ${threads})`, async () => {
+    const memoryMiB = 64;
+    const report = await runSoak({
+      connections: 200,
+      durationMs: 12_000,
+      memoryMiB,
+      seed: 42,
+      threads,
+    });
+    console.log(`soak: ${JSON.stringify(report)}`);
+    assert.deepEqual(report.firstErrors, []);
+    assert.equal(report.errors, 0);
+    assert.ok(report.operations > 10_000, `only ${report.operations} operations`);
+    assert.ok(report.writesAcknowledged > 0 && report.readsChecked > 0);
+    assert.ok(report.baselineRssMiB > 0, "the server's resident memory could be read");
+    assert.ok(
+      report.maxRssMiB < memoryMiB + RSS_OVERHEAD_MIB,
+      `server resident memory peaked at ${report.maxRssMiB.toFixed(1)} MiB`,
+    );
+    assert.equal(report.exitCode, 0);
   });
-  console.log(`soak: ${JSON.stringify(report)}`);
-  assert.deepEqual(report.firstErrors, []);
-  assert.equal(report.errors, 0);
-  assert.ok(report.operations > 10_000, `only ${report.operations} operations`);
-  assert.ok(report.writesAcknowledged > 0 && report.readsChecked > 0);
-  assert.ok(report.baselineRssMiB > 0, "the server's resident memory could be read");
-  assert.ok(
-    report.maxRssMiB < memoryMiB + RSS_OVERHEAD_MIB,
-    `server resident memory peaked at ${report.maxRssMiB.toFixed(1)} MiB`,
-  );
-  assert.equal(report.exitCode, 0);
-});
+}

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { MemcacheClient } from "npm:memcache-client@1.0.5";
 import { startServer } from "../../lib/mod.ts";
+import { THREADS } from "../_support/threads.ts";
 import { MEMCCAPABLE, PYMEMCACHE, testWithTools } from "../_support/tools.ts";
 
 async function memccapable(port: number, args: string[]): Promise<string> {
@@ -18,38 +19,52 @@ async function memccapable(port: number, args: string[]): Promise<string> {
   return text;
 }
 
-testWithTools("memccapable passes every ASCII (and binary) test", [MEMCCAPABLE], async () => {
-  const server = await startServer({ port: 0 });
-  try {
-    const text = await memccapable(server.port, []);
-    const results = text.split("\n").filter((line) => /^(ascii|binary) .*\[\w+\]\s*$/.test(line));
-    const ascii = results.filter((line) => line.startsWith("ascii "));
-    assert.ok(ascii.length >= 25, `expected memccapable's ASCII tests, got:\n${text}`);
-    assert.deepEqual(results.filter((line) => !line.endsWith("[pass]")), [], text);
-    assert.match(text, /All tests passed/);
-    // And the binary suite still passes on the same server.
-    assert.match(await memccapable(server.port, ["-b"]), /All tests passed/);
-  } finally {
-    await server.close();
-  }
-});
+for (const threads of THREADS) {
+  testWithTools(
+    `memccapable passes every ASCII (and binary) test (-t ${threads})`,
+    [MEMCCAPABLE],
+    async () => {
+      const server = await startServer({ port: 0, threads });
+      try {
+        const text = await memccapable(server.port, []);
+        const results = text.split("\n").filter((line) =>
+          /^(ascii|binary) .*\[\w+\]\s*$/.test(line)
+        );
+        const ascii = results.filter((line) => line.startsWith("ascii "));
+        assert.ok(ascii.length >= 25, `expected memccapable's ASCII tests, got:\n${text}`);
+        assert.deepEqual(results.filter((line) => !line.endsWith("[pass]")), [], text);
+        assert.match(text, /All tests passed/);
+        // And the binary suite still passes on the same server.
+        assert.match(await memccapable(server.port, ["-b"]), /All tests passed/);
+      } finally {
+        await server.close();
+      }
+    },
+  );
+}
 
-testWithTools("pymemcache round trips every text command it has", [PYMEMCACHE], async () => {
-  const server = await startServer({ port: 0 });
-  try {
-    const script = new URL("./pymemcache_client.py", import.meta.url).pathname;
-    const out = await new Deno.Command("/usr/bin/python3", {
-      args: [script, "127.0.0.1", String(server.port)],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-    assert.equal(out.code, 0, text);
-    assert.equal(text.trim(), "ok");
-  } finally {
-    await server.close();
-  }
-});
+for (const threads of THREADS) {
+  testWithTools(
+    `pymemcache round trips every text command it has (-t ${threads})`,
+    [PYMEMCACHE],
+    async () => {
+      const server = await startServer({ port: 0, threads });
+      try {
+        const script = new URL("./pymemcache_client.py", import.meta.url).pathname;
+        const out = await new Deno.Command("/usr/bin/python3", {
+          args: [script, "127.0.0.1", String(server.port)],
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+        assert.equal(out.code, 0, text);
+        assert.equal(text.trim(), "ok");
+      } finally {
+        await server.close();
+      }
+    },
+  );
+}
 
 Deno.test("npm memcache-client round trips over the text protocol", async () => {
   const server = await startServer({ port: 0 });
