@@ -29,7 +29,14 @@ const READ = 1;
 const WRITE = 2;
 /** 1 while a writer holds the lock (for `writing` only). */
 const WRITER = 3;
-const INTS = 4;
+/** Int32s of the counters (one 64-byte line), then the wake-up slots. */
+const INTS = 16;
+/**
+ * Wake-up slots: the waiter with ticket t sleeps on slot t % SLOTS, and
+ * whoever makes it t's turn bumps that slot and wakes it, so a turn wakes
+ * its one waiter rather than every waiter.
+ */
+const SLOTS = 1024;
 
 /** Pending `Atomics.waitAsync` calls in this thread, and the timer that keeps it alive meanwhile. */
 let pendingWaits = 0;
@@ -74,6 +81,7 @@ let finishTurn: (lock: RwLock, write: boolean) => void;
  */
 export class RwLock {
   #a: Int32Array<SharedArrayBuffer>;
+  #slots: Int32Array<SharedArrayBuffer>;
   #spinMicros: number;
 
   static {
@@ -82,10 +90,11 @@ export class RwLock {
 
   /** Attaches to the lock in `buffer`, or makes a new lock. */
   constructor(
-    buffer: SharedArrayBuffer = new SharedArrayBuffer(INTS * 4),
+    buffer: SharedArrayBuffer = new SharedArrayBuffer((INTS + SLOTS) * 4),
     options: RwLockOptions = {},
   ) {
     this.#a = new Int32Array(buffer, 0, INTS);
+    this.#slots = new Int32Array(buffer, INTS * 4, SLOTS);
     this.#spinMicros = options.spinMicros ?? 0;
   }
 
@@ -169,21 +178,26 @@ export class RwLock {
   }
 
   #finish(write: boolean): void {
-    if (write) Atomics.store(this.#a, WRITER, 0);
-    this.#advance(WRITE);
-    if (write) this.#advance(READ);
+    const a = this.#a;
+    if (!write) return this.#advance(WRITE);
+    Atomics.store(a, WRITER, 0);
+    Atomics.add(a, WRITE, 1);
+    this.#advance(READ); // the same value as WRITE now
   }
 
   /**
-   * Moves a serving counter on and wakes its waiters, if any can exist: a
-   * waiter took its ticket before it waits, so with no ticket handed out
-   * past the new value, nobody waits for it (and anyone who takes one later
-   * sees the new value before waiting).
+   * Moves a serving counter on to ticket v and wakes v's waiter, if it can
+   * exist: a waiter took its ticket before it waits, so with no ticket
+   * handed out past v, nobody waits for v (and whoever takes it later sees
+   * the new value before waiting).
    */
   #advance(index: number): void {
     const a = this.#a;
     const value = (Atomics.add(a, index, 1) + 1) | 0;
-    if (Atomics.load(a, USERS) !== value) Atomics.notify(a, index);
+    if (Atomics.load(a, USERS) === value) return;
+    const slot = value & (SLOTS - 1);
+    Atomics.add(this.#slots, slot, 1);
+    Atomics.notify(this.#slots, slot);
   }
 
   async #readAsync(ticket: number): Promise<RwLockGuard> {
@@ -210,10 +224,13 @@ export class RwLock {
   async #wait(index: number, ticket: number): Promise<void> {
     const a = this.#a;
     if (spin(a, index, ticket, this.#spinMicros)) return;
+    const slot = ticket & (SLOTS - 1);
     for (;;) {
-      const now = Atomics.load(a, index);
-      if (now === ticket) return;
-      const result = Atomics.waitAsync(a, index, now);
+      if (Atomics.load(a, index) === ticket) return;
+      // The slot's count before the counter's, so a turn given in between is seen.
+      const seen = Atomics.load(this.#slots, slot);
+      if (Atomics.load(a, index) === ticket) return;
+      const result = Atomics.waitAsync(this.#slots, slot, seen);
       if (!result.async) continue;
       if (pendingWaits++ === 0) keepAlive = setInterval(() => {}, 1 << 30);
       try {
@@ -228,10 +245,12 @@ export class RwLock {
   #block(index: number, ticket: number): void {
     const a = this.#a;
     if (spin(a, index, ticket, this.#spinMicros)) return;
+    const slot = ticket & (SLOTS - 1);
     for (;;) {
-      const now = Atomics.load(a, index);
-      if (now === ticket) return;
-      Atomics.wait(a, index, now);
+      if (Atomics.load(a, index) === ticket) return;
+      const seen = Atomics.load(this.#slots, slot);
+      if (Atomics.load(a, index) === ticket) return;
+      Atomics.wait(this.#slots, slot, seen);
     }
   }
 }
