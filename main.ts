@@ -11,13 +11,20 @@
  */
 import { checkPermissions } from "./lib/check_permissions.ts";
 import { FlagError, neededPermissions, parseFlags, USAGE, VERSION } from "./lib/config.ts";
-import { startServer } from "./lib/mod.ts";
+import { type RunningServer, type ServerOptions, startServer } from "./lib/mod.ts";
 import { startupLine } from "./lib/startup_line.ts";
 
 /** Exit status for a usage error (sysexits' EX_USAGE). */
 const EX_USAGE = 64;
 
-async function main(args: string[]): Promise<number> {
+/**
+ * Runs the command line `args` to its end; returns the exit status. `start`
+ * starts the server (tests give one whose workers fail).
+ */
+export async function main(
+  args: string[],
+  start: (options: ServerOptions) => Promise<RunningServer> = startServer,
+): Promise<number> {
   let cli;
   try {
     cli = parseFlags(args);
@@ -39,30 +46,39 @@ async function main(args: string[]): Promise<number> {
     console.error(`mbserver: ${missing}`);
     return 1;
   }
-  let server;
-  try {
-    server = await startServer(cli.options);
-  } catch (err) {
-    console.error(`mbserver: ${(err as Error).message}`);
-    return 1;
-  }
-  const stop = () => void server.close();
+  // Signals are heard from the start: workers may listen (and clients
+  // connect) before every one of them is up.
+  let server: RunningServer | undefined;
+  let stopping = false;
+  const stop = () => {
+    stopping = true;
+    void server?.close();
+  };
   const signals = ["SIGINT", "SIGTERM"] as const;
   for (const signal of signals) Deno.addSignalListener(signal, stop);
-  if (!cli.quiet) {
-    console.error(
-      startupLine({ options: cli.options, hostname: server.hostname, port: server.port }),
-    );
-  }
   try {
-    await server.finished;
-  } catch {
-    // A worker failed; the server logged it and stopped every worker.
-    return 1;
+    try {
+      server = await start(cli.options);
+    } catch (err) {
+      console.error(`mbserver: ${(err as Error).message}`);
+      return 1;
+    }
+    if (stopping) void server.close();
+    else if (!cli.quiet) {
+      console.error(
+        startupLine({ options: cli.options, hostname: server.hostname, port: server.port }),
+      );
+    }
+    try {
+      await server.finished;
+    } catch {
+      // A worker failed; the server logged it and stopped every worker.
+      return 1;
+    }
+    return 0;
   } finally {
     for (const signal of signals) Deno.removeSignalListener(signal, stop);
   }
-  return 0;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -47,7 +47,7 @@ export type RunningServer = Server | ThreadedServer;
  * await server.close();
  * ```
  */
-export function startServer(options: ServerOptions = {}): Promise<RunningServer> {
-  if ((options.threads ?? 1) > 1) return ThreadedServer.start(options);
-  return Promise.resolve(new Server(options));
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  if ((options.threads ?? 1) > 1) return await ThreadedServer.start(options);
+  return new Server(options);
 }

@@ -33,6 +33,11 @@ export interface WorkerSetup {
   threads: number;
   /** The lock's polling before sleeping in this worker, in µs. */
   spinMicros: number;
+  /**
+   * The time (ms, a float64 at 0) as the main thread's injected clock gives
+   * it, for tests; absent: this worker's own clock.
+   */
+  clock?: SharedArrayBuffer;
   /** Called for the text `shutdown` command: the whole server stops, not one worker. */
   shutdown(): void;
 }
@@ -82,8 +87,10 @@ export class Server {
 
   constructor(options: ServerOptions = {}, worker?: WorkerSetup) {
     this.#log = options.log ?? ((line) => console.error(line));
-    this.#coarseClock = options.clock ? undefined : new CoarseClock();
-    const clock = options.clock ?? this.#coarseClock!.now;
+    const shared = worker?.clock ? new Float64Array(worker.clock) : undefined;
+    const injected = shared ? () => shared[0] : options.clock;
+    this.#coarseClock = injected ? undefined : new CoarseClock();
+    const clock = injected ?? this.#coarseClock!.now;
     const now = Math.floor(clock() / 1000);
     this.store = worker ? new Store(worker.store) : Store.create({
       now,

@@ -24,6 +24,7 @@ export type ToWorker =
 export type FromWorker =
   | { kind: "listening" }
   | { kind: "failed"; message: string }
+  | { kind: "crashed"; message: string }
   | { kind: "log"; line: string }
   | { kind: "shutdown" }
   | { kind: "closed" };
@@ -34,6 +35,18 @@ const port = self as unknown as {
   postMessage(message: FromWorker): void;
   close(): void;
 };
+
+// An uncaught error or rejection: the main thread stops the whole server
+// (and says so once); this worker's state, and the store's, is unknown.
+self.addEventListener("error", (event) => {
+  event.preventDefault();
+  port.postMessage({ kind: "crashed", message: event.message });
+});
+self.addEventListener("unhandledrejection", (event) => {
+  event.preventDefault();
+  const reason = event.reason;
+  port.postMessage({ kind: "crashed", message: String(reason?.stack ?? reason) });
+});
 
 let server: Server | undefined;
 

@@ -49,6 +49,14 @@ export class ThreadedServer {
   #hostname: string;
   #log: (line: string) => void;
   #sweeper: ReturnType<typeof setInterval>;
+  /** Publishes an injected clock to the workers (tests). */
+  #clockTicker: ReturnType<typeof setInterval> | undefined;
+  #clock: SharedArrayBuffer | undefined;
+  /**
+   * Keeps this thread's event loop alive while the server runs, as a
+   * listener does for a one-thread server: workers do not.
+   */
+  #alive: ReturnType<typeof setInterval> = setInterval(() => {}, 1 << 30);
   #closing: Promise<void> | undefined;
   #finished: PromiseWithResolvers<void> = Promise.withResolvers();
   #closed: (() => void)[] = [];
@@ -82,7 +90,15 @@ export class ThreadedServer {
     // This thread counts nothing; it reads the totals through the first block.
     this.stats = new Stats({ buffer: Stats.allocate({ workers: this.threads, startedAt: now }) });
     this.#workers = [];
-    this.#sweeper = setInterval(() => sweep(this, Date.now), SWEEP_INTERVAL_MS);
+    const clock = options.clock;
+    if (clock) {
+      // A function cannot cross to a worker: its time is published in shared memory.
+      this.#clock = new SharedArrayBuffer(8);
+      const time = new Float64Array(this.#clock);
+      time[0] = clock();
+      this.#clockTicker = setInterval(() => time[0] = clock(), 1);
+    }
+    this.#sweeper = setInterval(() => sweep(this, clock ?? Date.now), SWEEP_INTERVAL_MS);
     Deno.unrefTimer(this.#sweeper as unknown as number);
     this.#finished.promise.catch(() => {}); // rejected only for `finished`'s readers
   }
@@ -113,6 +129,8 @@ export class ThreadedServer {
 
   async #close(): Promise<void> {
     clearInterval(this.#sweeper);
+    clearInterval(this.#alive);
+    clearInterval(this.#clockTicker);
     const closed = this.#workers.map((_, i) =>
       new Promise<void>((resolve) => this.#closed[i] = resolve)
     );
@@ -141,6 +159,11 @@ export class ThreadedServer {
             return started.resolve();
           case "failed":
             return started.reject(new Error(message.message));
+          case "crashed": {
+            const error = new Error(`Worker ${i} failed: ${message.message}`);
+            started.reject(error);
+            return this.#fail(error);
+          }
           case "log":
             return this.#log(message.line);
           case "shutdown":
@@ -166,6 +189,7 @@ export class ThreadedServer {
             worker: i,
             threads: this.threads,
             spinMicros,
+            clock: this.#clock,
           },
         } satisfies ToWorker,
       );
@@ -189,6 +213,8 @@ export class ThreadedServer {
 
   #stop(): void {
     clearInterval(this.#sweeper);
+    clearInterval(this.#alive);
+    clearInterval(this.#clockTicker);
     for (const worker of this.#workers) worker.terminate();
     for (const resolve of this.#closed) resolve?.();
   }

@@ -30,6 +30,13 @@ Deno.test("parseFlags reads memcached's short and long flags", () => {
   assert.deepEqual(serve(["-p11311"]), { port: 11311 });
 });
 
+Deno.test("parseFlags reads -t N, --threads=N and -t auto (every core)", () => {
+  assert.deepEqual(serve(["-t", "4"]), { threads: 4 });
+  assert.deepEqual(serve(["--threads=256"]), { threads: 256 });
+  assert.deepEqual(serve(["-t", "auto"]), { threads: navigator.hardwareConcurrency });
+  assert.deepEqual(serve(["-t", "1"]), { threads: 1 });
+});
+
 Deno.test("parseFlags leaves defaults to the server: no flags, no options", () => {
   assert.deepEqual(serve([]), {});
 });
@@ -91,6 +98,10 @@ Deno.test("neededPermissions lists the listen address and every file a flag name
   );
   // Without -Z the server reads no certificate, so none needs permission.
   assert.deepEqual(neededPermissions(serve(["-o", "ssl_chain_cert=c.pem"])).read, []);
+  // Workers load their code from lib/: -t over 1 needs to read it; -t 1 starts none.
+  const lib = new URL("../lib", import.meta.url).pathname;
+  assert.deepEqual(neededPermissions(serve(["-t", "2"])).read, [{ flag: "-t", path: lib }]);
+  assert.deepEqual(neededPermissions(serve(["-t", "1"])).read, []);
   assert.equal(hostPort("127.0.0.1", 1), "127.0.0.1:1");
 });
 
@@ -123,6 +134,9 @@ Deno.test("parseFlags rejects bad flags and values with one clear message", () =
     [["localhost"], /HOST:PORT/],
     [["a:1", "b:2"], /at most one HOST:PORT/],
     [["-l", ""], /-l/],
+    [["-t", "0"], /-t.*between 1 and 256/],
+    [["-t", "abc"], /-t.*whole number/],
+    [["-t", "257"], /-t.*between 1 and 256/],
   ];
   for (const [args, message] of bad) {
     assert.throws(() => parseFlags(args), (err: Error) => {
@@ -146,7 +160,11 @@ async function runMain(args: string[]): Promise<{ code: number; stdout: string; 
 }
 
 Deno.test("main.ts exits 64 with one line on stderr for a bad flag, starting nothing", async () => {
-  for (const args of [["--bogus"], ["-p", "nope"], ["-I", "huge"], ["x:y:z"]]) {
+  const cases = [["--bogus"], ["-p", "nope"], ["-I", "huge"], ["x:y:z"], ["-t", "0"], [
+    "-t",
+    "abc",
+  ], ["-t", "300"]];
+  for (const args of cases) {
     const { code, stdout, stderr } = await runMain(args);
     assert.equal(code, 64, args.join(" "));
     assert.equal(stdout, "");

@@ -590,7 +590,9 @@ async function verifyText(
           throw new Error(`mg ${k} answered key ${named} value ${JSON.stringify(data)}`);
         }
         report.verifiedValues++;
-      } else if (meta !== "EN") {
+      } else if (meta !== "EN" && meta !== `EN k${k}`) {
+        // A miss (a fuzzed flush_all or a lower cache_memlimit may run between
+        // the set and the mg on another connection) echoes the key it was asked for.
         throw new Error(`Text verifier: mg answered ${JSON.stringify(meta)}`);
       }
     }

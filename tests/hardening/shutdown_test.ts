@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { startServer } from "../../lib/mod.ts";
 import { binaryRequest, RawClient, words } from "../_support/raw_client.ts";
+import { THREADS } from "../_support/threads.ts";
 import { startMain } from "./_main_process.ts";
 import { bytes } from "./_hostile.ts";
 
@@ -32,46 +33,51 @@ async function readUntilClosed(client: RawClient) {
   }
 }
 
-for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  Deno.test(`main.ts shuts down on ${signal}: closes clients, stops listening, exits 0`, async () => {
-    await using main = await startMain([]);
+for (const threads of THREADS) {
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    Deno.test(`main.ts shuts down on ${signal}: closes clients, stops listening, exits 0 (-t ${threads})`, async () => {
+      await using main = await startMain(["-t", String(threads)], { allowRead: threads > 1 });
+      await using client = await RawClient.connect(main.port);
+      await client.send(binaryRequest({ opcode: 0x0a, opaque: 1 }));
+      assert.equal((await client.readBinary()).opaque, 1);
+      const started = performance.now();
+      main.child.kill(signal);
+      assert.equal(await client.closedByPeer(5000), true);
+      const status = await main.child.status;
+      const elapsed = performance.now() - started;
+      assert.equal(status.code, 0, await main.stderr());
+      assert.ok(elapsed < 5000, `exit took ${elapsed} ms`);
+      assert.equal(await refused(main.port), true);
+    });
+  }
+
+  Deno.test(`main.ts answers requests it already read before exiting on SIGTERM (-t ${threads})`, async () => {
+    await using main = await startMain(["-t", String(threads)], { allowRead: threads > 1 });
     await using client = await RawClient.connect(main.port);
-    await client.send(binaryRequest({ opcode: 0x0a, opaque: 1 }));
-    assert.equal((await client.readBinary()).opaque, 1);
-    const started = performance.now();
-    main.child.kill(signal);
-    assert.equal(await client.closedByPeer(5000), true);
-    const status = await main.child.status;
-    const elapsed = performance.now() - started;
-    assert.equal(status.code, 0, await main.stderr());
-    assert.ok(elapsed < 5000, `exit took ${elapsed} ms`);
-    assert.equal(await refused(main.port), true);
+    const value = new Uint8Array(100_000).fill(0x63);
+    await client.send(binaryRequest({ opcode: 0x01, key: "v", extras: words(0, 0), value }));
+    assert.equal((await client.readBinary()).status, 0);
+    // ~20 MB of answers: far more than the socket buffers hold, so the server is mid-batch.
+    const n = 200;
+    await client.send(
+      bytes(
+        ...Array.from(
+          { length: n },
+          (_, i) => binaryRequest({ opcode: 0x00, key: "v", opaque: i }),
+        ),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    main.child.kill("SIGTERM");
+    const replies = await readUntilClosed(client);
+    assert.equal(replies.length, n, "every request read before the stop is answered");
+    replies.forEach((reply, i) => {
+      assert.equal(reply.opaque, i);
+      assert.equal(reply.value.length, 100_000);
+    });
+    assert.equal((await main.child.status).code, 0);
   });
 }
-
-Deno.test("main.ts answers requests it already read before exiting on SIGTERM", async () => {
-  await using main = await startMain([]);
-  await using client = await RawClient.connect(main.port);
-  const value = new Uint8Array(100_000).fill(0x63);
-  await client.send(binaryRequest({ opcode: 0x01, key: "v", extras: words(0, 0), value }));
-  assert.equal((await client.readBinary()).status, 0);
-  // ~20 MB of answers: far more than the socket buffers hold, so the server is mid-batch.
-  const n = 200;
-  await client.send(
-    bytes(
-      ...Array.from({ length: n }, (_, i) => binaryRequest({ opcode: 0x00, key: "v", opaque: i })),
-    ),
-  );
-  await new Promise((r) => setTimeout(r, 200));
-  main.child.kill("SIGTERM");
-  const replies = await readUntilClosed(client);
-  assert.equal(replies.length, n, "every request read before the stop is answered");
-  replies.forEach((reply, i) => {
-    assert.equal(reply.opaque, i);
-    assert.equal(reply.value.length, 100_000);
-  });
-  assert.equal((await main.child.status).code, 0);
-});
 
 Deno.test("main.ts exits 1 naming the -Y file when it is allowed but cannot be read", async () => {
   const child = new Deno.Command(Deno.execPath(), {

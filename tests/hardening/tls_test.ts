@@ -8,12 +8,19 @@ import { parseFlags } from "../../lib/config.ts";
 import { startServer } from "../../lib/mod.ts";
 import { binaryRequest, words } from "../_support/raw_client.ts";
 import { type Certificate, selfSigned } from "../_support/self_signed.ts";
+import { THREADS } from "../_support/threads.ts";
 import { OPENSSL, testWithTools } from "../_support/tools.ts";
 import { startMain } from "./_main_process.ts";
 
 /** A server on port 0 serving TLS with `cert`. */
-function startTlsServer(cert: Certificate) {
-  return startServer({ port: 0, tls: true, tlsCertFile: cert.certFile, tlsKeyFile: cert.keyFile });
+function startTlsServer(cert: Certificate, threads = 1) {
+  return startServer({
+    port: 0,
+    tls: true,
+    tlsCertFile: cert.certFile,
+    tlsKeyFile: cert.keyFile,
+    threads,
+  });
 }
 
 /** A TLS client trusting `cert`. */
@@ -42,32 +49,41 @@ async function readExactly(conn: Deno.Conn, n: number): Promise<Uint8Array> {
   return out;
 }
 
-testWithTools("Server serves the binary protocol over TLS", [OPENSSL], async () => {
-  await using cert = await selfSigned();
-  const server = await startTlsServer(cert);
-  try {
-    const conn = await connectTls(server.port, cert);
-    try {
-      const version = await tlsRoundTrip(conn, binaryRequest({ opcode: 0x0b, opaque: 1 }));
-      assert.equal(version.status, 0);
-      assert.match(new TextDecoder().decode(version.body), /^1\.6/);
-      const value = new Uint8Array(200_000).map((_, i) => i & 0xff);
-      const set = await tlsRoundTrip(
-        conn,
-        binaryRequest({ opcode: 0x01, key: "tls", extras: words(7, 0), value }),
-      );
-      assert.equal(set.status, 0);
-      const get = await tlsRoundTrip(conn, binaryRequest({ opcode: 0x00, key: "tls", opaque: 2 }));
-      assert.equal(get.status, 0);
-      assert.equal(get.opaque, 2);
-      assert.deepEqual(get.body.subarray(4), value);
-    } finally {
-      conn.close();
-    }
-  } finally {
-    await server.close();
-  }
-});
+for (const threads of THREADS) {
+  testWithTools(
+    `Server serves the binary protocol over TLS (-t ${threads})`,
+    [OPENSSL],
+    async () => {
+      await using cert = await selfSigned();
+      const server = await startTlsServer(cert, threads);
+      try {
+        const conn = await connectTls(server.port, cert);
+        try {
+          const version = await tlsRoundTrip(conn, binaryRequest({ opcode: 0x0b, opaque: 1 }));
+          assert.equal(version.status, 0);
+          assert.match(new TextDecoder().decode(version.body), /^1\.6/);
+          const value = new Uint8Array(200_000).map((_, i) => i & 0xff);
+          const set = await tlsRoundTrip(
+            conn,
+            binaryRequest({ opcode: 0x01, key: "tls", extras: words(7, 0), value }),
+          );
+          assert.equal(set.status, 0);
+          const get = await tlsRoundTrip(
+            conn,
+            binaryRequest({ opcode: 0x00, key: "tls", opaque: 2 }),
+          );
+          assert.equal(get.status, 0);
+          assert.equal(get.opaque, 2);
+          assert.deepEqual(get.body.subarray(4), value);
+        } finally {
+          conn.close();
+        }
+      } finally {
+        await server.close();
+      }
+    },
+  );
+}
 
 testWithTools("Server serves the text and meta protocols over TLS", [OPENSSL], async () => {
   await using cert = await selfSigned();
