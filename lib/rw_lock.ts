@@ -23,18 +23,19 @@ export interface RwLockOptions {
 // Int32 places of the lock word.
 /** Next ticket to hand out. */
 const USERS = 0;
-/** Readers may enter while their ticket equals this. */
+/** The next reader's ticket: it moves past a reader's ticket when that reader is in. */
 const READ = 1;
 /** Writers may enter while their ticket equals this; counts finished turns. */
 const WRITE = 2;
 /** 1 while a writer holds the lock (for `writing` only). */
 const WRITER = 3;
-/** Int32s of the counters (one 64-byte line), then the wake-up slots. */
+/** Int32s of the counters (one 64-byte line), then the wake-up slots, then the readers' slots. */
 const INTS = 16;
 /**
- * Wake-up slots: the waiter with ticket t sleeps on slot t % SLOTS, and
- * whoever makes it t's turn bumps that slot and wakes it, so a turn wakes
- * its one waiter rather than every waiter.
+ * Slots per array: the waiter with ticket t sleeps on wake-up slot
+ * t % SLOTS (whoever makes it t's turn bumps that slot and wakes it), and a
+ * waiting reader notes t in its readers' slot (so it can be let in). Two
+ * waiters on one slot only wake each other needlessly.
  */
 const SLOTS = 1024;
 
@@ -53,15 +54,20 @@ let finishTurn: (lock: RwLock, write: boolean) => void;
  * ticket lock: each caller takes the next ticket and is served in ticket
  * order, so waiters are served first come, first served, and a waiting
  * writer stops every reader that arrives after it (writers never starve).
- * Consecutive readers are served together.
+ * Consecutive readers are served together: whoever lets a reader in lets in
+ * every reader waiting after it up to the next writer, so a run of readers
+ * queued behind a writer does not enter one wake-up (of one thread after
+ * another) at a time. A waiter sleeps on its ticket's slot, and only its
+ * turn wakes it.
  *
  * {@linkcode RwLock.tryRead} and {@linkcode RwLock.tryWrite}
  * are synchronous fast paths (a compare-and-exchange, no Promise).
  * {@linkcode RwLock.read} and {@linkcode RwLock.write} wait
  * with `Atomics.waitAsync`, so the event loop keeps running (and is kept
  * alive while they wait); `readSync`/`writeSync` block the thread with
- * `Atomics.wait`. Both may poll first (`spinMicros`). A caller that took a ticket always gets its turn and must
- * release it, whatever happened meanwhile: everyone behind it waits.
+ * `Atomics.wait`. Both may poll first (`spinMicros`). A caller that took a
+ * ticket always gets its turn and must release it, whatever happened
+ * meanwhile: everyone behind it waits.
  *
  * @example Usage
  * ```ts
@@ -82,6 +88,8 @@ let finishTurn: (lock: RwLock, write: boolean) => void;
 export class RwLock {
   #a: Int32Array<SharedArrayBuffer>;
   #slots: Int32Array<SharedArrayBuffer>;
+  /** Per ticket slot: the ticket of the reader waiting there, so it can be let in. */
+  #readers: Int32Array<SharedArrayBuffer>;
   #spinMicros: number;
 
   static {
@@ -90,11 +98,12 @@ export class RwLock {
 
   /** Attaches to the lock in `buffer`, or makes a new lock. */
   constructor(
-    buffer: SharedArrayBuffer = new SharedArrayBuffer((INTS + SLOTS) * 4),
+    buffer: SharedArrayBuffer = new SharedArrayBuffer((INTS + 2 * SLOTS) * 4),
     options: RwLockOptions = {},
   ) {
     this.#a = new Int32Array(buffer, 0, INTS);
     this.#slots = new Int32Array(buffer, INTS * 4, SLOTS);
+    this.#readers = new Int32Array(buffer, (INTS + SLOTS) * 4, SLOTS);
     this.#spinMicros = options.spinMicros ?? 0;
   }
 
@@ -128,7 +137,9 @@ export class RwLock {
     const a = this.#a;
     const read = Atomics.load(a, READ);
     if (Atomics.compareExchange(a, USERS, read, (read + 1) | 0) !== read) return undefined;
-    this.#advance(READ);
+    // Ticket `read` is ours and its turn: nobody else moves READ past it.
+    Atomics.store(a, READ, (read + 1) | 0);
+    this.#admitReaders((read + 1) | 0);
     return new Guard(this, false);
   }
 
@@ -164,8 +175,13 @@ export class RwLock {
     const guard = this.tryRead();
     if (guard) return guard;
     const ticket = Atomics.add(this.#a, USERS, 1);
-    this.#block(READ, ticket);
-    return this.#enterRead();
+    this.#register(ticket);
+    try {
+      while (!this.#enterRead(ticket)) this.#block(ticket, () => this.#readTurn(ticket));
+    } finally {
+      this.#unregister(ticket);
+    }
+    return new Guard(this, false);
   }
 
   /** Blocks the thread until it holds the lock alone. */
@@ -173,100 +189,132 @@ export class RwLock {
     const guard = this.tryWrite();
     if (guard) return guard;
     const ticket = Atomics.add(this.#a, USERS, 1);
-    this.#block(WRITE, ticket);
-    return this.#enterWrite();
-  }
-
-  #finish(write: boolean): void {
-    const a = this.#a;
-    if (!write) return this.#advance(WRITE);
-    Atomics.store(a, WRITER, 0);
-    Atomics.add(a, WRITE, 1);
-    this.#advance(READ); // the same value as WRITE now
-  }
-
-  /**
-   * Moves a serving counter on to ticket v and wakes v's waiter, if it can
-   * exist: a waiter took its ticket before it waits, so with no ticket
-   * handed out past v, nobody waits for v (and whoever takes it later sees
-   * the new value before waiting).
-   */
-  #advance(index: number): void {
-    const a = this.#a;
-    const value = (Atomics.add(a, index, 1) + 1) | 0;
-    if (Atomics.load(a, USERS) === value) return;
-    const slot = value & (SLOTS - 1);
-    Atomics.add(this.#slots, slot, 1);
-    Atomics.notify(this.#slots, slot);
-  }
-
-  async #readAsync(ticket: number): Promise<RwLockGuard> {
-    await this.#wait(READ, ticket);
-    return this.#enterRead();
-  }
-
-  async #writeAsync(ticket: number): Promise<RwLockGuard> {
-    await this.#wait(WRITE, ticket);
-    return this.#enterWrite();
-  }
-
-  #enterRead(): RwLockGuard {
-    this.#advance(READ); // the next ticket may be a waiting reader
-    return new Guard(this, false);
-  }
-
-  #enterWrite(): RwLockGuard {
+    const turn = () => Atomics.load(this.#a, WRITE) === ticket;
+    while (!turn()) this.#block(ticket, turn);
     Atomics.store(this.#a, WRITER, 1);
     return new Guard(this, true);
   }
 
-  /** Waits, without blocking, until the counter at `index` reaches `ticket`. */
-  async #wait(index: number, ticket: number): Promise<void> {
-    const a = this.#a;
-    if (spin(a, index, ticket, this.#spinMicros)) return;
-    const slot = ticket & (SLOTS - 1);
-    for (;;) {
-      if (Atomics.load(a, index) === ticket) return;
-      // The slot's count before the counter's, so a turn given in between is seen.
-      const seen = Atomics.load(this.#slots, slot);
-      if (Atomics.load(a, index) === ticket) return;
-      const result = Atomics.waitAsync(this.#slots, slot, seen);
-      if (!result.async) continue;
-      if (pendingWaits++ === 0) keepAlive = setInterval(() => {}, 1 << 30);
-      try {
-        await result.value;
-      } finally {
-        if (--pendingWaits === 0) clearInterval(keepAlive);
+  async #readAsync(ticket: number): Promise<RwLockGuard> {
+    this.#register(ticket);
+    try {
+      if (!spin(() => this.#enterRead(ticket), this.#spinMicros)) {
+        while (!this.#enterRead(ticket)) await this.#wait(ticket, () => this.#readTurn(ticket));
       }
+    } finally {
+      this.#unregister(ticket);
+    }
+    return new Guard(this, false);
+  }
+
+  async #writeAsync(ticket: number): Promise<RwLockGuard> {
+    const a = this.#a;
+    const turn = () => Atomics.load(a, WRITE) === ticket;
+    if (!spin(turn, this.#spinMicros)) {
+      while (!turn()) await this.#wait(ticket, turn);
+    }
+    Atomics.store(a, WRITER, 1);
+    return new Guard(this, true);
+  }
+
+  /**
+   * Whether reader `ticket` is in: admitted by whoever moved READ past it,
+   * or entering now because READ reached it.
+   */
+  #enterRead(ticket: number): boolean {
+    const a = this.#a;
+    const read = Atomics.load(a, READ);
+    if (((read - ticket) | 0) > 0) return true;
+    if (read !== ticket) return false;
+    if (Atomics.compareExchange(a, READ, ticket, (ticket + 1) | 0) !== ticket) return true;
+    this.#admitReaders((ticket + 1) | 0);
+    return true;
+  }
+
+  /**
+   * READ has just reached `from`: wakes that ticket's waiter, and lets in
+   * at once every waiting reader from there on up to the first writer (or
+   * the first reader not yet registered, which lets itself in), so that a
+   * run of readers queued behind a writer enters together instead of one
+   * wake-up after another.
+   */
+  #admitReaders(from: number): void {
+    const a = this.#a;
+    const readers = this.#readers;
+    for (let next = from;; next = (next + 1) | 0) {
+      if (Atomics.load(a, USERS) === next) return; // nobody holds that ticket yet
+      const admit = Atomics.load(readers, next & (SLOTS - 1)) === next &&
+        Atomics.compareExchange(a, READ, next, (next + 1) | 0) === next;
+      this.#wake(next);
+      if (!admit) return;
     }
   }
 
-  /** Blocks until the counter at `index` reaches `ticket`. */
-  #block(index: number, ticket: number): void {
+  #finish(write: boolean): void {
     const a = this.#a;
-    if (spin(a, index, ticket, this.#spinMicros)) return;
-    const slot = ticket & (SLOTS - 1);
-    for (;;) {
-      if (Atomics.load(a, index) === ticket) return;
-      const seen = Atomics.load(this.#slots, slot);
-      if (Atomics.load(a, index) === ticket) return;
-      Atomics.wait(this.#slots, slot, seen);
+    if (!write) {
+      const next = (Atomics.add(a, WRITE, 1) + 1) | 0;
+      if (Atomics.load(a, USERS) !== next) this.#wake(next); // a writer may wait for it
+      return;
     }
+    Atomics.store(a, WRITER, 0);
+    Atomics.add(a, WRITE, 1);
+    this.#admitReaders((Atomics.add(a, READ, 1) + 1) | 0);
+  }
+
+  /** Notes that reader `ticket` waits, so that whoever reaches its turn lets it in. */
+  #register(ticket: number): void {
+    Atomics.store(this.#readers, ticket & (SLOTS - 1), ticket);
+  }
+
+  #unregister(ticket: number): void {
+    Atomics.compareExchange(this.#readers, ticket & (SLOTS - 1), ticket, (ticket - 1) | 0);
+  }
+
+  /** Bumps ticket's wake-up slot and wakes whoever sleeps on it. */
+  #wake(ticket: number): void {
+    const slot = ticket & (SLOTS - 1);
+    Atomics.add(this.#slots, slot, 1);
+    Atomics.notify(this.#slots, slot);
+  }
+
+  /** Whether READ has reached reader `ticket` (admitted, or its own to take). */
+  #readTurn(ticket: number): boolean {
+    return ((Atomics.load(this.#a, READ) - ticket) | 0) >= 0;
+  }
+
+  /** Waits, without blocking, until ticket's wake-up slot is bumped, unless `ready()`. */
+  async #wait(ticket: number, ready: () => boolean): Promise<void> {
+    const slot = ticket & (SLOTS - 1);
+    const seen = Atomics.load(this.#slots, slot);
+    // Checked after reading the slot: a turn given in between is seen.
+    if (ready()) return;
+    const result = Atomics.waitAsync(this.#slots, slot, seen);
+    if (!result.async) return;
+    if (pendingWaits++ === 0) keepAlive = setInterval(() => {}, 1 << 30);
+    try {
+      await result.value;
+    } finally {
+      if (--pendingWaits === 0) clearInterval(keepAlive);
+    }
+  }
+
+  /** Blocks until ticket's wake-up slot is bumped, unless `ready()`. */
+  #block(ticket: number, ready: () => boolean): void {
+    const slot = ticket & (SLOTS - 1);
+    const seen = Atomics.load(this.#slots, slot);
+    if (ready()) return;
+    Atomics.wait(this.#slots, slot, seen);
   }
 }
 
-/** Whether the counter at `index` reaches `ticket` within `micros` of polling. */
-function spin(
-  a: Int32Array<SharedArrayBuffer>,
-  index: number,
-  ticket: number,
-  micros: number,
-): boolean {
+/** Whether `done()` comes true within `micros` of polling. */
+function spin(done: () => boolean, micros: number): boolean {
   if (micros <= 0) return false;
   const end = performance.now() + micros / 1000;
   do {
     for (let i = 0; i < 64; i++) {
-      if (Atomics.load(a, index) === ticket) return true;
+      if (done()) return true;
     }
   } while (performance.now() < end);
   return false;

@@ -74,6 +74,22 @@ Deno.test("RwLock lets consecutive waiting readers in together", async () => {
   g2.release();
 });
 
+Deno.test("RwLock: a writer's release lets in every reader queued after it at once, up to the next writer", async () => {
+  const lock = new RwLock();
+  const w = lock.tryWrite()!;
+  const readers = [lock.read(), lock.read(), lock.read()];
+  const writer = lock.write();
+  const late = lock.read();
+  w.release();
+  assert.equal(lock.readers, 3, "in before any of them ran");
+  const guards = await within(Promise.all(readers), "the readers");
+  assert.equal(lock.waiting, 2, "the writer and the reader after it still wait");
+  for (const g of guards) g.release();
+  (await within(writer, "the writer")).release();
+  (await within(late, "the late reader")).release();
+  assert.equal(lock.readers + lock.waiting, 0);
+});
+
 Deno.test("RwLock: a waiting writer blocks readers that come after it", async () => {
   const lock = new RwLock();
   const reader = lock.tryRead()!;
