@@ -7,7 +7,7 @@
  * /proc. Run from the project root:
  *
  * ```sh
- * deno run --allow-run --allow-net --allow-read --allow-sys bench/memory.ts [--items 1000000] [-m 1024]
+ * deno run --allow-run --allow-net --allow-read --allow-sys bench/memory.ts [--items 1000000] [-m 1024] [-t 1]
  * ```
  *
  * `-m` is passed to both servers; with a limit smaller than the data (say
@@ -222,6 +222,7 @@ if (import.meta.main) {
       items: { type: "string", default: "1000000" },
       m: { type: "string", short: "m", default: "1024" },
       only: { type: "string" },
+      threads: { type: "string", short: "t", default: "1" },
     },
   });
   const n = Number(values.items);
@@ -234,7 +235,8 @@ if (import.meta.main) {
   );
   const results: MemoryResult[] = [];
   for (const name of names) {
-    await using server = await startBenchServer(name, { memoryMiB });
+    const args = name === "mbserver" && values.threads !== "1" ? ["-t", values.threads] : [];
+    await using server = await startBenchServer(name, { memoryMiB, args });
     const r = await measure(server, n);
     results.push(r);
     console.log(line(r));
