@@ -150,11 +150,16 @@ Deno.test("parseFlags rejects bad flags and values with one clear message", () =
 
 /** Runs main.ts with `args`; returns its exit code and output. */
 async function runMain(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-net", MAIN, ...args],
+    stdin: "null",
     stdout: "piped",
     stderr: "piped",
-  }).output();
+  }).spawn();
+  // A main.ts that starts a server instead of refusing is stopped, and fails below.
+  const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+  const out = await child.output();
+  clearTimeout(timer);
   const decoder = new TextDecoder();
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
 }

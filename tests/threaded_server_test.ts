@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { type RunningServer, startServer, ThreadedServer } from "../lib/mod.ts";
 import { RawClient } from "./_support/raw_client.ts";
-import { until } from "./_support/workers.ts";
+import { until, within } from "./_support/workers.ts";
 
 const THREADS = 4;
 /** Connections enough that every worker gets some (the kernel spreads them by address). */
@@ -200,7 +200,10 @@ Deno.test("A worker that throws takes the server down: logged, every worker stop
     { port: 0, threads: THREADS, log: (line) => lines.push(line) },
     { workerUrl: new URL("./_support/throwing_worker.ts", import.meta.url) },
   );
-  await assert.rejects(() => server.finished, /Worker 1 failed: .*Deliberate failure/);
+  await assert.rejects(
+    () => within(server.finished, "the server to stop"),
+    /Worker 1 failed: .*Deliberate failure/,
+  );
   assert.ok(lines.some((l) => /Worker 1 failed: .*Deliberate failure/.test(l)), lines.join("\n"));
   await refusedOn(server.port); // no worker listens any more
 });
