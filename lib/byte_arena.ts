@@ -41,7 +41,9 @@ export interface ArenaMark {
  */
 export class ByteArena {
   #maxSize: number;
-  #ring: Uint8Array;
+  #firstSize: number;
+  /** Made at the first `alloc`: a connection that never reads a value holds none. */
+  #ring = new Uint8Array(0);
   /** Where the next buffer is cut. */
   #head = 0;
   /** Where the oldest held buffer starts. */
@@ -55,7 +57,7 @@ export class ByteArena {
 
   constructor(options: ByteArenaOptions = {}) {
     this.#maxSize = options.maxSize ?? 256 * 1024;
-    this.#ring = new Uint8Array(Math.min(this.#maxSize, options.initialSize ?? 4096));
+    this.#firstSize = Math.min(this.#maxSize, options.initialSize ?? 4096);
   }
 
   /** A buffer of `length` bytes (contents unspecified). */
@@ -64,7 +66,7 @@ export class ByteArena {
     let at = this.#cut(length);
     while (at < 0) {
       if (this.#ring.length >= this.#maxSize) return new Uint8Array(length);
-      this.#replace(Math.min(this.#maxSize, this.#ring.length * 2));
+      this.#replace(Math.min(this.#maxSize, Math.max(this.#firstSize, this.#ring.length * 2)));
       at = this.#cut(length);
     }
     return this.#ring.subarray(at, at + length);
