@@ -30,6 +30,9 @@ export const PYMEMCACHE: Tool = {
   probe: ["/usr/bin/python3", "-c", "import pymemcache"],
 };
 export const OPENSSL: Tool = { command: "openssl", pkg: "openssl" };
+/** twemproxy; Debian installs it in /usr/sbin, often not on a user's PATH. */
+export const NUTCRACKER: Tool = { command: "/usr/sbin/nutcracker", pkg: "nutcracker" };
+export const SYSTEMD_ANALYZE: Tool = { command: "systemd-analyze", pkg: "systemd" };
 
 const cache = new Map<string, boolean>();
 
