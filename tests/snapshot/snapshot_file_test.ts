@@ -311,10 +311,14 @@ Deno.test("A second SnapshotFile on the same path is refused while the first is 
 });
 
 /** Starts the child helper with the given permissions. */
-function child(args: string[], permissions = ["--allow-read", "--allow-write"]) {
+function child(
+  args: string[],
+  permissions = ["--allow-read", "--allow-write"],
+  stdin: "piped" | "null" = "piped",
+) {
   return new Deno.Command(Deno.execPath(), {
     args: ["run", ...permissions, CHILD, ...args],
-    stdin: "piped",
+    stdin,
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -338,7 +342,8 @@ Deno.test("A second process on the same snapshot refuses with one line and exit 
     const path = `${dir}/s`;
     const holder = child(["open", path]);
     assert.equal(await firstLine(holder), "open");
-    const second = await child(["open", path]).output();
+    // stdin closed: were the lock not held, it would exit 0 at once.
+    const second = await child(["open", path], undefined, "null").output();
     assert.equal(second.code, 1);
     assert.equal(
       new TextDecoder().decode(second.stderr),
@@ -361,7 +366,7 @@ for (
   Deno.test(`Without ${missing} on the directory: one line naming it, exit 1, no prompt`, async () => {
     await withDir(async (dir) => {
       const path = `${dir}/s`;
-      const out = await child(["open", path], [...permissions]).output();
+      const out = await child(["open", path], [...permissions], "null").output();
       const stderr = new TextDecoder().decode(out.stderr);
       assert.equal(out.code, 1, stderr);
       assert.match(stderr, new RegExp(`^mbserver: -e ${path} needs ${missing} on ${dir} \\(`));
