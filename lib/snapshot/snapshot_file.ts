@@ -1,4 +1,5 @@
 import { dirname } from "node:path";
+import { checkPermissions, type NeededPermissions } from "../check_permissions.ts";
 import { readSnapshot, type RestoreReport } from "./read_snapshot.ts";
 import { SnapshotError } from "./snapshot_error.ts";
 import type { SnapshotStore } from "./snapshot_store.ts";
@@ -60,7 +61,8 @@ export class SnapshotFile implements AsyncDisposable {
    * file's directory, or another process holding the lock.
    */
   static open(path: string): SnapshotFile {
-    requirePermissions(path);
+    const missing = checkPermissions(snapshotPermissions(path));
+    if (missing !== undefined) throw new Error(missing);
     const lock = Deno.openSync(`${path}.lock`, {
       read: true,
       write: true,
@@ -177,22 +179,23 @@ export class SnapshotFile implements AsyncDisposable {
 }
 
 /**
- * Checks, without prompting, that the process may read and write in the
- * snapshot's directory (the temporary file, the rename and the lock live
- * there).
+ * What a snapshot at `path` needs: reading and writing its directory (the
+ * temporary file, the rename, the lock and setting a damaged file aside
+ * happen there).
+ *
+ * @example Usage
+ * ```ts
+ * import { snapshotPermissions } from "./snapshot_file.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(snapshotPermissions("/var/lib/mbserver/cache.snapshot").write, [
+ *   { flag: "-e", path: "/var/lib/mbserver" },
+ * ]);
+ * ```
  */
-function requirePermissions(path: string): void {
-  const dir = dirname(path);
-  const missing = (["read", "write"] as const).filter((name) =>
-    Deno.permissions.querySync({ name, path: dir }).state !== "granted"
-  );
-  if (missing.length === 0) return;
-  const flags = missing.map((name) => `--allow-${name}`).join(" and ");
-  throw new Error(
-    `-e ${path} needs ${flags} on ${dir} (run deno with ${
-      missing.map((name) => `--allow-${name}=${dir}`).join(" ")
-    })`,
-  );
+export function snapshotPermissions(path: string): Required<Omit<NeededPermissions, "listen">> {
+  const dir = [{ flag: "-e", path: dirname(path) }];
+  return { read: dir, write: dir };
 }
 
 /** Renames a damaged snapshot to `PATH.corrupt.<unix time>[.N]`, never replacing a file. */
