@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { readSnapshot } from "../../lib/snapshot/read_snapshot.ts";
+import { SnapshotFile } from "../../lib/snapshot/snapshot_file.ts";
 import { Snapshotter, type SnapshotterOptions } from "../../lib/snapshot/snapshotter.ts";
 import { writeSnapshot } from "../../lib/snapshot/write_snapshot.ts";
 import { RwLock } from "../../lib/rw_lock.ts";
@@ -152,5 +153,14 @@ Deno.test("Snapshotter.open of a damaged file: one line, empty store, and the lo
     assert.equal(store.items.size, 0);
     await assert.rejects(Snapshotter.open(opts), /is in use by another server/);
     await snapshotter.close();
+  });
+});
+
+Deno.test("Snapshotter.open that cannot read the file rejects with why, and releases the lock", async () => {
+  await withDir(async (dir) => {
+    await Deno.mkdir(`${dir}/cache.snapshot`); // a directory where the file should be
+    const { opts } = options(dir, new MapSnapshotStore());
+    await assert.rejects(Snapshotter.open(opts), /Is a directory/);
+    await SnapshotFile.open(opts.path).close();
   });
 });
