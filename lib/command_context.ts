@@ -1,4 +1,5 @@
 import { VERSION } from "./config.ts";
+import type { SnapshotStats } from "./snapshot/snapshot_file.ts";
 import { Stats } from "./stats.ts";
 import { Store } from "./store.ts";
 
@@ -65,7 +66,12 @@ export interface CommandContextOptions {
   log?: (line: string) => void;
   /** Stops the server (text `shutdown`, when enabled). @default {() => {}} */
   shutdown?: () => void;
+  /** With `-e`: figures about the snapshots, for `stats`. */
+  snapshotStats?: () => SnapshotFigures;
 }
+
+/** What `stats` reports about snapshots (`-e`). */
+export type SnapshotFigures = Readonly<SnapshotStats> & { writing: boolean };
 
 /**
  * What commands reach, shared by every connection of a server: the store,
@@ -89,6 +95,7 @@ export class CommandContext {
   readonly settings: CommandSettings;
   readonly log: (line: string) => void;
   readonly shutdown: () => void;
+  readonly snapshotStats: (() => SnapshotFigures) | undefined;
 
   constructor(options: CommandContextOptions = {}) {
     this.store = options.store ?? new Store();
@@ -96,6 +103,7 @@ export class CommandContext {
     this.settings = { ...DEFAULT_SETTINGS, credentials: new Map(), ...options.settings };
     this.log = options.log ?? ((line) => console.error(line));
     this.shutdown = options.shutdown ?? (() => {});
+    this.snapshotStats = options.snapshotStats;
   }
 
   /**

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import type { NeededPermissions } from "./check_permissions.ts";
+import { snapshotPermissions } from "./snapshot/snapshot_file.ts";
 
 /** The version this server reports. */
 export const VERSION = "1.6.18-mbserver-0.1.0";
@@ -49,6 +50,14 @@ export interface ServerOptions {
   tlsCertFile?: string;
   /** PEM private key file (memcached's `-o ssl_key=`). */
   tlsKeyFile?: string;
+  /**
+   * Snapshot file for warm restarts (memcached's `-e`): restored before
+   * listening, written on a graceful stop. Needs read and write permission
+   * on its directory.
+   */
+  memoryFile?: string;
+  /** With `memoryFile`, also write a snapshot every this many seconds; 0 = only on stop. @default {0} */
+  snapshotInterval?: number;
   /** Where log lines go. @default {console.error} */
   log?: (line: string) => void;
   /** Time source for the store and deadlines, in ms since the epoch. @default {a CoarseClock: Date.now re-read every 100 ms} */
@@ -88,9 +97,13 @@ Usage: deno run --allow-net main.ts [options] [HOST:PORT]
   -S, --enable-sasl          require SASL authentication
   -Y, --auth-file=<file>     user:password lines for SASL and text auth
   -Z, --enable-ssl           serve TLS (needs -o ssl_chain_cert=,ssl_key=)
+  -e, --memory-file=<file>   warm restarts: restore the cache from <file> before
+                             listening, write it there on SIGTERM/SIGINT/shutdown
+                             (needs --allow-read and --allow-write on its directory)
   -o, --extended=<opts>      comma separated: idle_timeout=<s>, ssl_chain_cert=<file>,
                              ssl_key=<file>, frame_timeout=<s> (close a connection
-                             holding a partial request this long; default 30, 0 = off)
+                             holding a partial request this long; default 30, 0 = off),
+                             snapshot_interval=<s> (with -e, also snapshot every <s>)
   -v, --verbose              print errors; -vv also each command
       --quiet                no start-up line on stderr (memcached's silence)
   -V, --version              print version and exit
@@ -130,6 +143,7 @@ export function parseFlags(args: string[]): CliAction {
         "enable-sasl": { type: "boolean", short: "S" },
         "auth-file": { type: "string", short: "Y" },
         "enable-ssl": { type: "boolean", short: "Z" },
+        "memory-file": { type: "string", short: "e" },
         extended: { type: "string", short: "o", multiple: true },
         verbose: { type: "boolean", short: "v", multiple: true },
         quiet: { type: "boolean" },
@@ -176,6 +190,10 @@ export function parseFlags(args: string[]): CliAction {
   if (v["enable-sasl"]) options.sasl = true;
   if (v["auth-file"] !== undefined) options.authFile = v["auth-file"];
   if (v["enable-ssl"]) options.tls = true;
+  if (v["memory-file"] !== undefined) {
+    if (v["memory-file"] === "") throw new FlagError("Option -e needs a file");
+    options.memoryFile = v["memory-file"];
+  }
   if (v.verbose) options.verbose = v.verbose.length;
   for (const extended of v.extended ?? []) applyExtended(options, extended);
   if (v.threads !== undefined) parseInteger("-t", v.threads, 1, 1024);
@@ -185,6 +203,9 @@ export function parseFlags(args: string[]): CliAction {
   if (v["udp-port"] !== undefined) parseInteger("-U", v["udp-port"], 0, 65535);
   if (options.tls && (!options.tlsCertFile || !options.tlsKeyFile)) {
     throw new FlagError("Option -Z needs -o ssl_chain_cert=FILE,ssl_key=FILE");
+  }
+  if (options.snapshotInterval && options.memoryFile === undefined) {
+    throw new FlagError("Option -o snapshot_interval needs -e FILE");
   }
   if (options.sasl && options.authFile === undefined) {
     throw new FlagError("Option -S needs -Y FILE: without it every client would be refused");
@@ -215,9 +236,16 @@ export function neededPermissions(options: ServerOptions): NeededPermissions {
     ["-o ssl_chain_cert", options.tls ? options.tlsCertFile : undefined],
     ["-o ssl_key", options.tls ? options.tlsKeyFile : undefined],
   ];
+  const snapshot = options.memoryFile === undefined
+    ? { read: [], write: [] }
+    : snapshotPermissions(options.memoryFile);
   return {
     listen: hostPort(options.hostname ?? "127.0.0.1", options.port ?? 11211),
-    read: named.flatMap(([flag, path]) => path === undefined ? [] : [{ flag, path }]),
+    read: [
+      ...named.flatMap(([flag, path]) => path === undefined ? [] : [{ flag, path }]),
+      ...snapshot.read,
+    ],
+    ...(snapshot.write.length > 0 ? { write: snapshot.write } : {}),
   };
 }
 
@@ -260,6 +288,9 @@ function applyExtended(options: ServerOptions, list: string): void {
         break;
       case "frame_timeout":
         options.frameTimeout = parseInteger("-o frame_timeout", value, 0, 1 << 30);
+        break;
+      case "snapshot_interval":
+        options.snapshotInterval = parseInteger("-o snapshot_interval", value, 0, 1 << 30);
         break;
       case "ssl_chain_cert":
         options.tlsCertFile = requireValue(name, value);

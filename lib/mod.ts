@@ -39,5 +39,5 @@ export type { Clock } from "./clock.ts";
  * ```
  */
 export function startServer(options: ServerOptions = {}): Promise<Server> {
-  return Promise.resolve(new Server(options));
+  return Server.start(options);
 }

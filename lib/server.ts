@@ -8,8 +8,22 @@ import { Dispatcher } from "./dispatcher.ts";
 import { FrameDecoder } from "./frame_decoder.ts";
 import { FrameEncoder } from "./frame_encoder.ts";
 import { RwLock } from "./rw_lock.ts";
+import { Snapshotter } from "./snapshot/snapshotter.ts";
+import { storeSnapshot } from "./snapshot/store_snapshot.ts";
 import { Stats } from "./stats.ts";
 import { Store } from "./store.ts";
+
+/** What a server is built on; {@linkcode Server.start} prepares them. */
+export interface ServerParts {
+  store: Store;
+  lock: RwLock;
+  /** The clock the store reads. */
+  clock: () => number;
+  /** The clock to stop on close, when the server made one. */
+  coarseClock?: CoarseClock;
+  /** Warm restarts, already restored into `store`. */
+  snapshotter?: Snapshotter;
+}
 
 const TOO_MANY = new TextEncoder().encode("ERROR Too many open connections\r\n");
 
@@ -37,7 +51,9 @@ export class Server {
   /** Server-wide counters. */
   readonly stats: Stats;
   /** The store lock: hold it for writing to keep connections out across `await`s. */
-  readonly lock: RwLock = new RwLock();
+  readonly lock: RwLock;
+  /** Warm restarts (`memoryFile`): what was restored, snapshot figures. */
+  readonly snapshotter: Snapshotter | undefined;
   #listener: Deno.Listener;
   #settings: CommandSettings;
   #context: CommandContext;
@@ -55,16 +71,18 @@ export class Server {
   /** One per live connection: ends its reads (graceful shutdown). */
   #stopReaders = new Set<() => void>();
 
-  constructor(options: ServerOptions = {}) {
+  /**
+   * Builds a server and listens at once. With `memoryFile`, use
+   * {@linkcode Server.start} (or `startServer`): it restores the snapshot
+   * first.
+   */
+  constructor(options: ServerOptions = {}, parts: ServerParts = Server.#parts(options)) {
     this.#log = options.log ?? ((line) => console.error(line));
-    this.#coarseClock = options.clock ? undefined : new CoarseClock();
-    const clock = options.clock ?? this.#coarseClock!.now;
-    this.store = new Store({
-      memoryLimit: (options.memoryLimitMiB ?? 64) * 1024 * 1024,
-      maxItemSize: options.maxItemSize ?? 1024 * 1024,
-      evict: !options.noEvict,
-      clock,
-    });
+    this.#coarseClock = parts.coarseClock;
+    const clock = parts.clock;
+    this.store = parts.store;
+    this.lock = parts.lock;
+    this.snapshotter = parts.snapshotter;
     this.stats = new Stats(Math.floor(clock() / 1000));
     this.#listener = listen(options);
     const addr = this.#listener.addr as Deno.NetAddr;
@@ -89,6 +107,7 @@ export class Server {
       settings: this.#settings,
       log: this.#log,
       shutdown: () => void this.close(),
+      snapshotStats: this.snapshotter && (() => this.snapshotter!.stats),
     });
     this.#limits = new ConnectionLimits({
       idleTimeoutMs: this.#settings.idleTimeout * 1000,
@@ -105,6 +124,47 @@ export class Server {
     this.#sweeper = setInterval(() => this.store.sweep(10_000), SWEEP_INTERVAL_MS);
     Deno.unrefTimer(this.#sweeper as unknown as number);
     this.#accepting = this.#acceptLoop();
+  }
+
+  /**
+   * Builds a server: restores `memoryFile` (when given) into its store
+   * before it listens, so no client ever sees a half-loaded cache.
+   *
+   * @throws {Error} One line: the snapshot's permissions, or another server using it.
+   */
+  static async start(options: ServerOptions = {}): Promise<Server> {
+    const parts = Server.#parts(options);
+    if (options.memoryFile === undefined) return new Server(options, parts);
+    try {
+      parts.snapshotter = await Snapshotter.open({
+        path: options.memoryFile,
+        store: storeSnapshot(parts.store),
+        share: async (fn) => {
+          using _share = parts.lock.tryRead() ?? await parts.lock.read();
+          return fn();
+        },
+        clock: parts.clock,
+        intervalSeconds: options.snapshotInterval,
+        log: options.log ?? ((line) => console.error(line)),
+      });
+      return new Server(options, parts);
+    } catch (err) {
+      await parts.snapshotter?.close({ snapshot: false });
+      parts.coarseClock?.close();
+      throw err;
+    }
+  }
+
+  static #parts(options: ServerOptions): ServerParts {
+    const coarseClock = options.clock ? undefined : new CoarseClock();
+    const clock = options.clock ?? coarseClock!.now;
+    const store = new Store({
+      memoryLimit: (options.memoryLimitMiB ?? 64) * 1024 * 1024,
+      maxItemSize: options.maxItemSize ?? 1024 * 1024,
+      evict: !options.noEvict,
+      clock,
+    });
+    return { store, lock: new RwLock(), clock, coarseClock };
   }
 
   /** The bound port (useful with port 0). */
@@ -135,7 +195,6 @@ export class Server {
 
   async #close(): Promise<void> {
     clearInterval(this.#sweeper);
-    this.#coarseClock?.close();
     this.#limits.close();
     try {
       this.#listener.close();
@@ -150,6 +209,9 @@ export class Server {
     clearTimeout(timer);
     for (const conn of this.#conns) closeQuietly(conn);
     await Promise.allSettled(this.#tasks);
+    // Nothing changes the store any more: the last snapshot.
+    await this.snapshotter?.close();
+    this.#coarseClock?.close();
   }
 
   async #acceptLoop(): Promise<void> {

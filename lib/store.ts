@@ -1,6 +1,7 @@
-import { isCSpace, readU32LE, writeU32LE } from "./bytes.ts";
+import { bytesToString, isCSpace, readU32LE, writeU32LE } from "./bytes.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { U64_MAX } from "./constants.ts";
+import type { SnapshotItem } from "./snapshot/snapshot_store.ts";
 
 /** Expiry times up to this many seconds are relative; larger ones are Unix times. */
 export const REALTIME_MAXDELTA = 60 * 60 * 24 * 30;
@@ -390,6 +391,11 @@ export class Store {
     return this.#cas;
   }
 
+  /** Moves the CAS counter (a restore raises it to the snapshot's, so CAS values stay unique). */
+  set lastCas(cas: number) {
+    this.#cas = cas;
+  }
+
   /** Bytes of slab memory allocated for records now (what the process holds for items). */
   get slabBytes(): number {
     return this.#allocated;
@@ -595,6 +601,77 @@ export class Store {
       if (!this.#dead(slot, now)) yield [this.#keyOf(slot), this.#item(slot)];
       slot = next;
     }
+  }
+
+  // --- snapshots (adapted by lib/snapshot/store_snapshot.ts) -------------
+
+  /** The slots of the live items, least recently used first: a copy to walk while the store changes. */
+  lruSlots(): Int32Array {
+    const slots = new Int32Array(this.#count);
+    let n = 0;
+    for (let s = this.#head; s !== NONE; s = this.#meta[s * STRIDE + NEXT]) slots[n++] = s;
+    return slots.subarray(0, n);
+  }
+
+  /**
+   * Fills `out` with the item living in `slot` at `now` (seconds), if any:
+   * one step of a snapshot's walk (since {@linkcode Store.lruSlots}, the
+   * slot may hold another item, or none). Reads only; `out.key` and
+   * `out.value` are views of the store's memory.
+   */
+  readSlot(slot: number, now: number, out: SnapshotItem): boolean {
+    const at = slot * STRIDE;
+    if (slot >= this.#used || this.#meta[at + SLAB] === NONE || this.#dead(slot, now)) return false;
+    const start = this.#meta[at + OFFSET] + RECORD_HEADER;
+    const keyEnd = start + this.#meta[at + KEY_LENGTH];
+    const slab = this.#slabs[this.#meta[at + SLAB]]!;
+    const state = this.#meta[at + FETCHED];
+    out.key = slab.subarray(start, keyEnd);
+    out.value = slab.subarray(keyEnd, keyEnd + this.#meta[at + VALUE_LENGTH]);
+    out.flags = this.#meta[at + FLAGS] >>> 0;
+    out.exptime = this.#metaF[slot * F_STRIDE + EXPTIME];
+    out.cas = this.#metaF[slot * F_STRIDE + CAS];
+    out.lastAccess = this.#metaF[slot * F_STRIDE + TIME];
+    out.fetched = (state & FETCHED_BIT) !== 0;
+    out.binaryKey = (state & BINARY_KEY) !== 0;
+    out.stale = (state & STALE) !== 0;
+    out.tokenSent = (state & TOKEN_SENT) !== 0;
+    return true;
+  }
+
+  /**
+   * Puts back an item a snapshot recorded, as the most recently used, with
+   * its CAS, last access, fetched state and marks. Room is made by evicting
+   * the least recently used even with evictions off (a restore is no
+   * client); a key already held keeps the copy with the higher CAS.
+   *
+   * @returns Whether it is held (false: over the item size limit, or older).
+   */
+  restoreItem(item: SnapshotItem): boolean {
+    const key = bytesToString(item.key, 0, item.key.length);
+    if (chargedSize(key.length, item.value.length, item.flags) > this.#maxItemSize) return false;
+    const hash = this.#hashOf(key);
+    const old = this.#lookup(key, hash);
+    if (old !== NONE && this.#metaF[old * F_STRIDE + CAS] >= item.cas) return false;
+    const { cas, evict } = { cas: this.#cas, evict: this.#evict };
+    const carry = (item.fetched ? FETCHED_BIT : 0) | (item.binaryKey ? BINARY_KEY : 0) |
+      (item.stale ? STALE : 0) | (item.tokenSent ? TOKEN_SENT : 0);
+    this.#evict = true;
+    this.#tick = item.lastAccess;
+    const linked = this.#link({
+      key,
+      hash,
+      value: item.value,
+      flags: item.flags,
+      exptime: item.exptime,
+      carry,
+    }, old);
+    this.#evict = evict;
+    this.#cas = cas;
+    if (linked.status !== "stored") return false;
+    this.#counters.total_items--; // not stored by a client
+    this.#metaF[slotOf(linked.item!) * F_STRIDE + CAS] = item.cas;
+    return true;
   }
 
   // --- items -------------------------------------------------------------

@@ -122,8 +122,23 @@ function general(ctx: CommandContext): StatLine[] {
     ["evicted_unfetched", store.counters.evicted_unfetched],
     ["evictions", store.counters.evictions],
     ["reclaimed", store.counters.reclaimed],
+    ...snapshotLines(ctx),
   ];
   return lines.map(([k, v]) => [k, String(v)]);
+}
+
+/** With `-e` (our extension, after memcached's lines): the last successful snapshot, failures. */
+function snapshotLines(ctx: CommandContext): [string, number | string][] {
+  const s = ctx.snapshotStats?.();
+  if (!s) return [];
+  return [
+    ["snapshot_in_progress", s.writing ? 1 : 0],
+    ["snapshot_last_time", Math.floor(s.lastAt / 1000)],
+    ["snapshot_last_duration", (s.lastDurationMs / 1000).toFixed(6)],
+    ["snapshot_last_bytes", s.lastBytes],
+    ["snapshot_last_items", s.lastItems],
+    ["snapshot_failures", s.failures],
+  ];
 }
 
 function settings(ctx: CommandContext): StatLine[] {

@@ -115,15 +115,21 @@ export class Snapshotter {
    * and releases the file. Call it once nothing changes the store any more.
    * Idempotent.
    *
+   * @param options `snapshot: false` releases the file without writing (a
+   * server that failed to start).
    * @returns What the last snapshot wrote; `undefined` when it failed (logged).
    */
-  close(): Promise<SnapshotReport | undefined> {
-    this.#closing ??= this.#close();
+  close(options: { snapshot?: boolean } = {}): Promise<SnapshotReport | undefined> {
+    this.#closing ??= this.#close(options.snapshot ?? true);
     return this.#closing;
   }
 
-  async #close(): Promise<SnapshotReport | undefined> {
+  async #close(snapshot: boolean): Promise<SnapshotReport | undefined> {
     this.#cancel?.();
+    if (!snapshot) {
+      await this.#file.close();
+      return undefined;
+    }
     try {
       return await this.#file.save(this.#options.store, this.#writeOptions());
     } catch (err) {
