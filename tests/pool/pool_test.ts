@@ -73,6 +73,55 @@ testWithTools(
   },
 );
 
+testWithTools(
+  "Rolling restart behind twemproxy with -e: each instance stopped (SIGTERM) and started again " +
+    "in turn; afterwards at least 99 % of 3,000 keys still hit",
+  [NUTCRACKER],
+  async () => {
+    await using stack = new AsyncDisposableStack();
+    const dirs = await Promise.all(
+      [0, 1, 2].map(() => Deno.makeTempDir({ prefix: "mbserver-roll-" })),
+    );
+    stack.defer(async () => {
+      for (const dir of dirs) await Deno.remove(dir, { recursive: true });
+    });
+    const start = (i: number, port?: number) =>
+      startMain(["-e", `${dirs[i]}/cache.snapshot`], {
+        port,
+        denoFlags: [`--allow-read=${dirs[i]}`, `--allow-write=${dirs[i]}`],
+      });
+    const instances = await Promise.all([0, 1, 2].map((i) => start(i)));
+    for (const instance of instances) stack.use(instance);
+    // A short retry timeout: a restarted instance rejoins within a second.
+    await using proxy = await startProxy({
+      ports: instances.map((i) => i.port),
+      retryTimeoutMs: 1000,
+      failureLimit: 1,
+    });
+    await using client = await TextClient.connect(proxy.port);
+    every(await client.set(KEYS, valueOf), "stored");
+    await assertSpread(instances);
+
+    for (let i = 0; i < instances.length; i++) {
+      const owned = [...await heldKeys(instances[i].port, KEYS)].slice(0, 20);
+      await stop(instances[i].child, "SIGTERM");
+      assert.equal((await instances[i].child.status).code, 0);
+      instances[i] = stack.use(await start(i, instances[i].port));
+      // Until the proxy tries it again, its keys miss (or fail); then they hit.
+      const deadline = Date.now() + 30_000;
+      let last: Outcome[] = [];
+      while (Date.now() < deadline) {
+        last = await client.get(owned, valueOf);
+        if (last.every((o) => o === "hit")) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.deepEqual(tally(last), { hit: owned.length }, `instance ${i} rejoined`);
+    }
+    const hits = (await client.get(KEYS, valueOf)).filter((o) => o === "hit").length;
+    assert.ok(hits >= 0.99 * KEYS.length, `${hits} of ${KEYS.length} keys hit`);
+  },
+);
+
 /** Runs the pylibmc script; returns its JSON answer. */
 async function pylibmc(args: (string | number)[]): Promise<Record<string, number>> {
   const out = await new Deno.Command(PYLIBMC.command, {

@@ -358,3 +358,22 @@ Deno.test("main.ts -e killed (SIGKILL) while writing a snapshot: the previous on
     assert.equal(await currItems(main.port), 50);
   });
 });
+
+Deno.test("main.ts -e on a port in use exits 1 and leaves the snapshot as it was, unlocked", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/cache.snapshot`;
+    const before = await VALID(path);
+    await using busy = await startMain([]);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-net", ...fileFlags(dir), MAIN, "-p", String(busy.port), "-e", path],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 1);
+    assert.match(new TextDecoder().decode(out.stderr), /^mbserver: .*in use/);
+    assert.deepEqual(await Deno.readFile(path), before);
+    await using again = await startWithFile(dir);
+    assert.equal(await currItems(again.port), 50);
+  });
+});
