@@ -39,14 +39,17 @@ function startWithFile(
   });
 }
 
-/** Runs main.ts to completion (it must refuse to start). */
+/** Runs main.ts, which must refuse to start: killed after 15 s if it does start. */
 async function refusal(args: string[], denoFlags: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
+  const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-net", ...denoFlags, MAIN, "-p", String(freePort()), ...args],
     stdin: "null",
     stdout: "null",
     stderr: "piped",
-  }).output();
+  }).spawn();
+  const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+  const out = await child.output();
+  clearTimeout(timer);
   return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
 }
 
