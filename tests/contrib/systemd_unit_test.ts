@@ -8,9 +8,12 @@
  * the Deno running the test (`Deno.execPath()`), the one thing it changes.
  */
 import assert from "node:assert/strict";
+import { freePort, stop, waitForPort } from "../_support/child_server.ts";
+import { RawClient } from "../_support/raw_client.ts";
 import { SYSTEMD_ANALYZE, testWithTools } from "../_support/tools.ts";
 
 const UNIT = new URL("../../contrib/mbserver.service", import.meta.url);
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 /** The unit's settings as `Key` → values (continuation lines joined). */
 function settings(text: string): Map<string, string[]> {
@@ -96,5 +99,42 @@ Deno.test("contrib/mbserver.service: EnvironmentFile flags, own user, SIGTERM, t
   const env = await Deno.readTextFile(new URL("../../contrib/mbserver.env", import.meta.url));
   for (const name of ["PORT", "LISTEN", "CACHESIZE", "MAXCONN", "OPTIONS"]) {
     assert.match(env, new RegExp(`^${name}=`, "m"), `mbserver.env sets ${name}`);
+  }
+});
+
+Deno.test("contrib/mbserver.service's ExecStart, expanded as systemd would, serves and snapshots on SIGTERM", async () => {
+  const unit = settings(await Deno.readTextFile(UNIT));
+  const state = await Deno.makeTempDir({ prefix: "mbserver-unit-state-" });
+  try {
+    await Deno.mkdir(`${state}/mbserver`); // StateDirectory=mbserver
+    const port = freePort();
+    // Environment= defaults, as EnvironmentFile would set them.
+    const env = new Map(
+      unit.get("Environment")![0].split(/\s+/).map((kv) => kv.split("=", 2) as [string, string]),
+    );
+    env.set("PORT", String(port));
+    const words = unit.get("ExecStart")![0].split(/\s+/).flatMap((word) => {
+      if (word === "$OPTIONS") return env.get("OPTIONS")!.split(/\s+/).filter((w) => w !== "");
+      return [
+        word.replace(/\$\{(\w+)\}/g, (_, name) => env.get(name)!).replaceAll("%S", state)
+          .replace("/opt/mbserver/main.ts", MAIN).replace(/^\/usr\/bin\/deno$/, Deno.execPath()),
+      ];
+    });
+    const child = new Deno.Command(words[0], {
+      args: words.slice(1),
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const stderr = new Response(child.stderr).text();
+    await waitForPort(port, child, "the unit's ExecStart", 15_000, () => stderr);
+    await using client = await RawClient.connect(port);
+    await client.send("set k 0 0 1\r\nv\r\n");
+    assert.equal(await client.readLine(), "STORED\r\n");
+    await stop(child, "SIGTERM");
+    assert.equal((await child.status).code, 0, await stderr);
+    assert.ok((await Deno.stat(`${state}/mbserver/cache.snapshot`)).size > 80);
+  } finally {
+    await Deno.remove(state, { recursive: true });
   }
 });
