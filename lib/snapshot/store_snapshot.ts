@@ -3,9 +3,10 @@ import type { SnapshotItem, SnapshotStore } from "./snapshot_store.ts";
 
 /**
  * The {@linkcode Store} as a snapshot sees it. The walk follows the LRU
- * order the store had when it began (a copy of its slots); an item changed
- * since is written as it is when its turn comes, one added since is left
- * for the next snapshot, one gone is skipped.
+ * order the store had when it began (a copy of its slots): an item changed
+ * since is written as it is when its turn comes, one gone is skipped, one
+ * added since is written only if it took the slot of one gone (else the
+ * next snapshot has it).
  *
  * @example Usage
  * ```ts

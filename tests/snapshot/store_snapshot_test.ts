@@ -1,0 +1,141 @@
+/**
+ * The Store as a snapshot sees it (storeSnapshot): a walk that survives
+ * changes between slices, inserts that keep CAS, time, fetched state and
+ * marks, and the CAS counter.
+ */
+import assert from "node:assert/strict";
+import { Store } from "../../lib/store.ts";
+import { storeSnapshot } from "../../lib/snapshot/store_snapshot.ts";
+import type { SnapshotItem } from "../../lib/snapshot/snapshot_store.ts";
+import { latin1 } from "../_support/map_snapshot_store.ts";
+
+const T0 = 1_700_000_000;
+const text = (bytes: Uint8Array) => String.fromCharCode(...bytes);
+
+function set(store: Store, key: string, value: string, exptime = 0) {
+  return store.store({ mode: "set", key, value: latin1(value), exptime });
+}
+
+/** Walks in slices of `perSlice` items, calling `between` after each slice. */
+function walk(store: Store, perSlice: number, between: (slice: number) => void = () => {}) {
+  const walker = storeSnapshot(store).walk();
+  const seen: { key: string; value: string; cas: number }[] = [];
+  for (let slice = 0, more = true; more; slice++) {
+    let n = 0;
+    more = walker.next((item) => {
+      seen.push({ key: text(item.key), value: text(item.value), cas: item.cas });
+      return ++n < perSlice;
+    });
+    between(slice);
+  }
+  return seen;
+}
+
+Deno.test("storeSnapshot walks live items least recently used first, with every field", () => {
+  let now = T0 * 1000;
+  const store = new Store({ clock: () => now });
+  set(store, "a", "1");
+  now += 1000;
+  set(store, "b", "22", 100).item!.binaryKey = true;
+  set(store, "expired", "x", 1);
+  store.get("a"); // fetched, not bumped (under 60 s)
+  now += 5000;
+  const items: SnapshotItem[] = [];
+  storeSnapshot(store).walk().next((item) => {
+    items.push({ ...item, key: item.key.slice(), value: item.value.slice() });
+    return true;
+  });
+  assert.deepEqual(items, [
+    {
+      key: latin1("a"),
+      value: latin1("1"),
+      flags: 0,
+      cas: 1,
+      exptime: 0,
+      lastAccess: T0,
+      fetched: true,
+      binaryKey: false,
+      stale: false,
+      tokenSent: false,
+    },
+    {
+      key: latin1("b"),
+      value: latin1("22"),
+      flags: 0,
+      cas: 2,
+      exptime: T0 + 101,
+      lastAccess: T0 + 1,
+      fetched: false,
+      binaryKey: true,
+      stale: false,
+      tokenSent: false,
+    },
+  ]);
+});
+
+Deno.test("storeSnapshot's walk survives changes between slices", () => {
+  const store = new Store();
+  for (let i = 0; i < 100; i++) set(store, `k${i}`, "old");
+  const seen = walk(store, 10, (slice) => {
+    store.delete(`k${slice * 10 + 15}`); // not yet visited: skipped
+    set(store, `k${slice * 10 + 16}`, "new"); // not yet visited: written as it is now
+    set(store, `added${slice}`, "x"); // stored since the walk began: written or not
+    set(store, `k${slice}`, "again"); // visited already: not written twice
+  });
+  const keys = seen.map((s) => s.key);
+  assert.equal(new Set(keys).size, keys.length, "no key twice");
+  for (let i = 0; i < 100; i++) {
+    const key = `k${i}`;
+    const deleted = i >= 15 && i % 10 === 5;
+    assert.equal(keys.includes(key), !deleted, key);
+  }
+  assert.equal(seen.find((s) => s.key === "k16")?.value, "new");
+  assert.equal(seen.find((s) => s.key === "k3")?.value, "old", "written before it changed");
+  // A key stored since may take a deleted one's slot and be written; none is written twice.
+});
+
+Deno.test("storeSnapshot.insert keeps CAS, last access, fetched state and marks; an older copy loses", () => {
+  let now = T0 * 1000;
+  const store = new Store({ clock: () => now });
+  const target = storeSnapshot(store);
+  const item: SnapshotItem = {
+    key: latin1("k"),
+    value: latin1("v1"),
+    flags: 7,
+    cas: 500,
+    exptime: T0 + 50,
+    lastAccess: T0 - 30,
+    fetched: true,
+    stale: true,
+  };
+  assert.equal(target.insert(item), true);
+  assert.equal(target.insert({ ...item, value: latin1("older"), cas: 499 }), false);
+  target.casCounter = 500;
+  const got = store.peek("k")!;
+  assert.deepEqual(
+    [got.value, got.flags, got.cas, got.exptime, got.time, got.stale, store.wasFetched(got)],
+    [latin1("v1"), 7, 500, T0 + 50, T0 - 30, true, true],
+  );
+  assert.equal(store.counters.total_items, 0, "a restored item is no client's store");
+  assert.equal(set(store, "new", "x").item!.cas, 501, "CAS values continue past the restored");
+  now += 51_000;
+  assert.equal(store.get("k"), undefined, "expires when it would have");
+});
+
+Deno.test("storeSnapshot.insert refuses an item over the size limit and evicts even with evictions off", () => {
+  const store = new Store({ memoryLimit: 4096, maxItemSize: 1024, evict: false });
+  const target = storeSnapshot(store);
+  const big = (key: string, size: number): SnapshotItem => ({
+    key: latin1(key),
+    value: new Uint8Array(size),
+    flags: 0,
+    cas: 1,
+    exptime: 0,
+    lastAccess: T0,
+    fetched: false,
+  });
+  assert.equal(target.insert(big("huge", 2000)), false);
+  for (let i = 0; i < 10; i++) assert.equal(target.insert(big(`k${i}`, 900)), true);
+  assert.deepEqual([...store.entries()].map(([key]) => key), ["k6", "k7", "k8", "k9"]);
+  assert.equal(set(store, "more", "x".repeat(900)).status, "no_memory", "-M again afterwards");
+});
