@@ -210,7 +210,13 @@ export class Server {
     for (const conn of this.#conns) closeQuietly(conn);
     await Promise.allSettled(this.#tasks);
     // Nothing changes the store any more: the last snapshot.
-    await this.snapshotter?.close();
+    const snapshot = await this.snapshotter?.close();
+    if (snapshot && this.#settings.verbose > 0) {
+      this.#log(
+        `snapshot written: ${snapshot.items} items, ${snapshot.bytes} bytes in ` +
+          `${Math.round(snapshot.durationMs)} ms`,
+      );
+    }
     this.#coarseClock?.close();
   }
 

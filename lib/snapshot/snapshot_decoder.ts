@@ -71,6 +71,7 @@ export class SnapshotDecoder {
   #pending = new Uint8Array(RECORD_HEADER_SIZE);
   #pendingFill = 0;
   #keyLength = 0;
+  #view: DataView = new DataView(new ArrayBuffer(0));
   #item: SnapshotItem = {
     key: new Uint8Array(0),
     value: new Uint8Array(0),
@@ -205,14 +206,17 @@ export class SnapshotDecoder {
   }
 
   #recordHeader(unit: Uint8Array): void {
-    const view = new DataView(unit.buffer, unit.byteOffset, RECORD_HEADER_SIZE);
+    // One DataView per underlying buffer, not one per record.
+    if (this.#view.buffer !== unit.buffer) this.#view = new DataView(unit.buffer);
+    const view = this.#view;
+    const at = unit.byteOffset;
     const item = this.#item;
-    const keyLength = view.getUint16(0, true);
-    const state = view.getUint8(2);
-    const valueLength = view.getUint32(4, true);
-    const cas = getU64(view, 12);
-    const exptime = getU64(view, 20);
-    const lastAccess = getU64(view, 28);
+    const keyLength = view.getUint16(at, true);
+    const state = view.getUint8(at + 2);
+    const valueLength = view.getUint32(at + 4, true);
+    const cas = getU64(view, at + 12);
+    const exptime = getU64(view, at + 20);
+    const lastAccess = getU64(view, at + 28);
     const end = this.#recordStart + RECORD_HEADER_SIZE + keyLength + valueLength;
     const where = `record ${this.#records + 1} at body byte ${this.#recordStart}`;
     if (this.#records >= this.#header!.itemCount) {
@@ -222,7 +226,7 @@ export class SnapshotDecoder {
       );
     }
     if (
-      keyLength === 0 || (state & ~KNOWN_STATE) !== 0 || view.getUint8(3) !== 0 ||
+      keyLength === 0 || (state & ~KNOWN_STATE) !== 0 || view.getUint8(at + 3) !== 0 ||
       cas === undefined || exptime === undefined || lastAccess === undefined
     ) {
       throw new SnapshotError("malformed", `Malformed ${where}`);
@@ -235,7 +239,7 @@ export class SnapshotDecoder {
       this.#skip = keyLength + valueLength;
       return;
     }
-    item.flags = view.getUint32(8, true);
+    item.flags = view.getUint32(at + 8, true);
     item.cas = cas;
     item.exptime = exptime;
     item.lastAccess = lastAccess;
