@@ -371,9 +371,9 @@ async function latencyBench(
     const running = spawn(dir, args);
     await waitForPort(running.port, running.child, "mbserver", 30_000);
     await load(running.port, n, valueLength);
-    const { samples, windows } = await latencyRun(running.port, n, { ...options, watch: periodic });
+    const { samples, windows } = await latencyRun(running.port, n, { ...options, watch: true });
     const all = samples.map((s) => s.ms);
-    results.push(Math.max(...all));
+    results.push(all.reduce((a, b) => Math.max(a, b), 0));
     console.log(
       `GET latency, ${options.connections} connections, ${options.seconds} s, ` +
         (periodic ? `snapshot every ${options.interval} s: ` : "no snapshots: ") + summary(all),

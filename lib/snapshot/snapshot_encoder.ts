@@ -55,6 +55,7 @@ export class SnapshotEncoder {
   #view: DataView;
   #fill = 0;
   #ready: Uint8Array[] = [];
+  #spare: Uint8Array[] = [];
   #readyBytes = 0;
   #crc = 0;
   #bodyLength = 0;
@@ -114,6 +115,16 @@ export class SnapshotEncoder {
     this.#count++;
   }
 
+  /**
+   * Hands back a chunk from {@linkcode SnapshotEncoder.take} once it is
+   * written, to be filled again (fewer large allocations, less GC).
+   */
+  recycle(chunk: Uint8Array): void {
+    if (chunk.buffer.byteLength === this.#chunkSize && this.#spare.length < 2) {
+      this.#spare.push(new Uint8Array(chunk.buffer as ArrayBuffer));
+    }
+  }
+
   /** Takes the full chunks encoded so far (the partly filled one stays). */
   take(): Uint8Array[] {
     const ready = this.#ready;
@@ -161,7 +172,7 @@ export class SnapshotEncoder {
     this.#crc = crc32c(sealed, this.#crc);
     this.#ready.push(sealed);
     this.#readyBytes += sealed.length;
-    this.#chunk = new Uint8Array(this.#chunkSize);
+    this.#chunk = this.#spare.pop() ?? new Uint8Array(this.#chunkSize);
     this.#view = new DataView(this.#chunk.buffer);
     this.#fill = 0;
   }

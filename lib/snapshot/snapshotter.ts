@@ -15,7 +15,7 @@ export interface SnapshotterOptions {
   clock: Clock;
   /** Seconds between snapshots while serving (`-o snapshot_interval`); 0 = only on stop. @default {0} */
   intervalSeconds?: number;
-  /** Bytes written per read share. @default {1 MiB} */
+  /** Bytes encoded per read share. @default {256 KiB} */
   sliceBytes?: number;
   /** Where failures and damaged files are reported, one line each. */
   log: (line: string) => void;

@@ -12,7 +12,7 @@ export interface WriteSnapshotOptions {
    * @default {runs `fn` directly}
    */
   share?: <T>(fn: () => T) => Promise<T> | T;
-  /** Bytes encoded per slice (per read share). @default {1 MiB} */
+  /** Bytes encoded per slice (per read share). @default {256 KiB} */
   sliceBytes?: number;
 }
 
@@ -73,7 +73,7 @@ export async function writeSnapshot(
 ): Promise<SnapshotReport> {
   const started = performance.now();
   const share = options.share ?? ((fn) => fn());
-  const sliceBytes = options.sliceBytes ?? 1024 * 1024;
+  const sliceBytes = options.sliceBytes ?? 256 * 1024;
   const temp = `${path}.tmp`;
   await Deno.remove(temp).catch((err) => {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
@@ -92,7 +92,10 @@ export async function writeSnapshot(
           return encoder.bodyLength < end;
         });
       });
-      for (const chunk of encoder.take()) bytes += await writeAll(file, chunk);
+      for (const chunk of encoder.take()) {
+        bytes += await writeAll(file, chunk);
+        encoder.recycle(chunk);
+      }
     }
     const casCounter = await share(() => store.casCounter);
     const { chunks, header } = encoder.finish({ casCounter, writtenAt: options.now });
