@@ -125,8 +125,12 @@ export class SnapshotEncoder {
     }
   }
 
-  /** Takes the full chunks encoded so far (the partly filled one stays). */
-  take(): Uint8Array[] {
+  /**
+   * Takes the chunks encoded so far: the full ones, and with `all` the
+   * partly filled one too (a writer that flushes after every slice).
+   */
+  take(all = false): Uint8Array[] {
+    if (all && this.#fill > 0) this.#seal();
     const ready = this.#ready;
     this.#ready = [];
     this.#readyBytes = 0;

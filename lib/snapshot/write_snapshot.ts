@@ -35,7 +35,8 @@ export interface SnapshotReport {
  *
  * Items are encoded in slices of about `sliceBytes`, each under one read
  * share of the store lock taken through `share`; the share is released
- * while the slice goes to disk, so requests run in between.
+ * while the slice goes to disk, and awaiting that write lets the event
+ * loop run requests in between.
  *
  * @returns What was written.
  *
@@ -78,7 +79,7 @@ export async function writeSnapshot(
   await Deno.remove(temp).catch((err) => {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   });
-  const encoder = new SnapshotEncoder();
+  const encoder = new SnapshotEncoder({ chunkSize: sliceBytes });
   const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
   try {
     let bytes = await writeAll(file, encoder.placeholder);
@@ -92,7 +93,8 @@ export async function writeSnapshot(
           return encoder.bodyLength < end;
         });
       });
-      for (const chunk of encoder.take()) {
+      // Each slice goes to disk before the next: awaiting the write lets requests run.
+      for (const chunk of encoder.take(true)) {
         bytes += await writeAll(file, chunk);
         encoder.recycle(chunk);
       }
