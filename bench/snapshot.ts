@@ -7,7 +7,7 @@
  *
  * ```sh
  * deno run -A bench/snapshot.ts [--items 1000000] [--value 100] [-m 1024] [--dir /tmp]
- *   [--latency-seconds 20] [--interval 5] [--connections 16]
+ *   [--latency-seconds 20] [--interval 5] [--connections 16] [--rounds 3] [--skip restart|latency]
  * ```
  *
  * Keys are 32 bytes; `--items 1048576 --value 992 -m 1400` is 1 GiB of keys
@@ -360,43 +360,48 @@ async function latencyBench(
   n: number,
   valueLength: number,
   memory: string,
-  options: { seconds: number; interval: number; connections: number },
+  options: { seconds: number; interval: number; connections: number; rounds: number },
 ) {
-  const results: number[] = [];
-  for (const periodic of [false, true]) {
-    const file = `${dir}/latency.snapshot`;
-    const args = periodic
-      ? ["-m", memory, "-e", file, "-o", `snapshot_interval=${options.interval}`, "--quiet"]
-      : ["-m", memory, "--quiet"];
-    const running = spawn(dir, args);
-    await waitForPort(running.port, running.child, "mbserver", 30_000);
-    await load(running.port, n, valueLength);
-    const { samples, windows } = await latencyRun(running.port, n, { ...options, watch: true });
-    const all = samples.map((s) => s.ms);
-    results.push(all.reduce((a, b) => Math.max(a, b), 0));
-    console.log(
-      `GET latency, ${options.connections} connections, ${options.seconds} s, ` +
-        (periodic ? `snapshot every ${options.interval} s: ` : "no snapshots: ") + summary(all),
-    );
-    if (periodic) {
-      const running = (s: { at: number }) => windows.some(([a, b]) => s.at >= a && s.at <= b);
-      console.log(
-        `  while a snapshot ran (${windows.length} snapshots, ${
-          windows.map(([a, b]) => `${(b - a).toFixed(0)} ms`).join(", ")
-        }): ${summary(samples.filter(running).map((s) => s.ms))}`,
-      );
-      console.log(
-        `  the rest of that run: ${summary(samples.filter((s) => !running(s)).map((s) => s.ms))}`,
-      );
+  const added: number[] = [];
+  for (let round = 1; round <= options.rounds; round++) {
+    let without = 0;
+    for (const periodic of [false, true]) {
+      const file = `${dir}/latency.snapshot`;
+      const args = periodic
+        ? ["-m", memory, "-e", file, "-o", `snapshot_interval=${options.interval}`, "--quiet"]
+        : ["-m", memory, "--quiet"];
+      const running = spawn(dir, args);
+      await waitForPort(running.port, running.child, "mbserver", 30_000);
+      await load(running.port, n, valueLength);
+      const { samples, windows } = await latencyRun(running.port, n, { ...options, watch: true });
+      const max = (ms: number[]) => ms.reduce((a, b) => Math.max(a, b), 0);
+      const label = `round ${round}, GET latency, ${options.connections} connections, ` +
+        `${options.seconds} s, `;
+      if (!periodic) {
+        without = max(samples.map((s) => s.ms));
+        console.log(`${label}no snapshots: ${summary(samples.map((s) => s.ms))}`);
+      } else {
+        const during = (s: { at: number }) => windows.some(([a, b]) => s.at >= a && s.at <= b);
+        const inside = samples.filter(during).map((s) => s.ms);
+        console.log(
+          `${label}a snapshot every ${options.interval} s: ${windows.length} ` +
+            `snapshots (${windows.map(([a, b]) => `${(b - a).toFixed(0)} ms`).join(", ")})`,
+        );
+        console.log(`  while a snapshot ran: ${summary(inside)}`);
+        console.log(
+          `  the rest of the run:  ${summary(samples.filter((s) => !during(s)).map((s) => s.ms))}`,
+        );
+        added.push(max(inside) - without);
+      }
+      await stop(running.child, "SIGKILL");
+      for (const suffix of ["", ".lock", ".tmp"]) await Deno.remove(file + suffix).catch(() => {});
     }
-    await stop(running.child, "SIGKILL");
-    await Deno.remove(file).catch(() => {});
-    await Deno.remove(`${file}.lock`).catch(() => {});
-    await Deno.remove(`${file}.tmp`).catch(() => {});
   }
+  added.sort((a, b) => a - b);
   console.log(
-    `largest added latency: ${(results[1] - results[0]).toFixed(2)} ms ` +
-      `(max with snapshots ${results[1].toFixed(2)} ms - max without ${results[0].toFixed(2)} ms)`,
+    `largest added latency, median of ${added.length} rounds (max while a snapshot ran - max ` +
+      `of the run without): ${added[added.length >> 1].toFixed(2)} ms ` +
+      `(rounds: ${added.map((a) => a.toFixed(2)).join(", ")} ms)`,
   );
 }
 
@@ -411,6 +416,7 @@ if (import.meta.main) {
       "latency-seconds": { type: "string", default: "20" },
       interval: { type: "string", default: "5" },
       connections: { type: "string", default: "16" },
+      rounds: { type: "string", default: "3" },
       skip: { type: "string", default: "" },
     },
   });
@@ -429,6 +435,7 @@ if (import.meta.main) {
         seconds,
         interval: Number(values.interval),
         connections: Number(values.connections),
+        rounds: Number(values.rounds),
       });
     }
   } finally {
