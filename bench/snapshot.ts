@@ -265,12 +265,18 @@ async function restartBench(dir: string, n: number, valueLength: number, memory:
       `peak extra ${mib(snap.peak - snap.before)}`,
   );
   const copy = `${dir}/copy`;
-  const cpMs = await timed(["cp", file, copy]);
-  await Deno.remove(copy);
-  const cpSyncMs = await timed(["sh", "-c", `cp '${file}' '${copy}' && sync '${copy}'`]);
-  await Deno.remove(copy);
+  const median = async (argv: string[]) => {
+    const runs: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      runs.push(await timed(argv));
+      await Deno.remove(copy);
+    }
+    return runs.sort((a, b) => a - b)[1];
+  };
+  const cpMs = await median(["cp", file, copy]);
+  const cpSyncMs = await median(["sh", "-c", `cp '${file}' '${copy}' && sync '${copy}'`]);
   console.log(
-    `cp of the same file: ${cpMs.toFixed(0)} ms = ${mbps(snap.bytes, cpMs)}; ` +
+    `cp of the same file (median of 3): ${cpMs.toFixed(0)} ms = ${mbps(snap.bytes, cpMs)}; ` +
       `cp + fsync: ${cpSyncMs.toFixed(0)} ms = ${mbps(snap.bytes, cpSyncMs)}`,
   );
 
