@@ -165,3 +165,25 @@ Deno.test("main.ts prints its version and help and exits 0", async () => {
   assert.match(help.stdout, /-p, --port/);
   assert.match(help.stdout, /127\.0\.0\.1/);
 });
+
+Deno.test("parseFlags reads -e/--memory-file and -o snapshot_interval; -e needs its directory", () => {
+  assert.deepEqual(serve(["-e", "/var/lib/mb/cache", "-o", "snapshot_interval=300"]), {
+    memoryFile: "/var/lib/mb/cache",
+    snapshotInterval: 300,
+  });
+  assert.deepEqual(serve(["--memory-file=cache"]), { memoryFile: "cache" });
+  assert.throws(() => parseFlags(["-e", ""]), new FlagError("Option -e needs a file"));
+  assert.throws(
+    () => parseFlags(["-o", "snapshot_interval=5"]),
+    new FlagError("Option -o snapshot_interval needs -e FILE"),
+  );
+  assert.throws(
+    () => parseFlags(["-e", "c", "-o", "snapshot_interval=soon"]),
+    new FlagError('Option -o snapshot_interval needs a whole number, got "soon"'),
+  );
+  assert.deepEqual(neededPermissions(serve(["-p", "0", "-e", "/var/lib/mb/cache"])), {
+    listen: "127.0.0.1:0",
+    read: [{ flag: "-e", path: "/var/lib/mb" }],
+    write: [{ flag: "-e", path: "/var/lib/mb" }],
+  });
+});
