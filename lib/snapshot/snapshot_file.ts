@@ -63,12 +63,12 @@ export class SnapshotFile implements AsyncDisposable {
   static open(path: string): SnapshotFile {
     const missing = checkPermissions(snapshotPermissions(path));
     if (missing !== undefined) throw new Error(missing);
-    const lock = Deno.openSync(`${path}.lock`, {
-      read: true,
-      write: true,
-      create: true,
-      mode: 0o600,
-    });
+    let lock: Deno.FsFile;
+    try {
+      lock = Deno.openSync(`${path}.lock`, { read: true, write: true, create: true, mode: 0o600 });
+    } catch (err) {
+      throw new Error(`Cannot lock snapshot ${path}: ${(err as Error).message}`);
+    }
     if (!lock.tryLockSync(true)) {
       lock.close();
       throw new Error(`Snapshot ${path} is in use by another server (${path}.lock is locked)`);
@@ -106,7 +106,9 @@ export class SnapshotFile implements AsyncDisposable {
       const report = await readSnapshot(this.#path, store, { now: Math.floor(options.now / 1000) });
       return report ? { status: "restored", report } : { status: "missing" };
     } catch (err) {
-      if (!(err instanceof SnapshotError)) throw err;
+      if (!(err instanceof SnapshotError)) {
+        throw new Error(`Cannot read snapshot ${this.#path}: ${(err as Error).message}`);
+      }
       const aside = setAside(this.#path, Math.floor(options.now / 1000));
       options.log(`snapshot ${this.#path}: ${err.message}; kept as ${aside}, starting empty`);
       return { status: "damaged", aside, message: err.message };

@@ -268,6 +268,16 @@ Deno.test("main.ts: a second server on the same -e FILE refuses to start, one li
   });
 });
 
+Deno.test("main.ts -e in a directory that does not exist: one line naming the file, exit 1", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/missing/cache.snapshot`;
+    const { code, stderr } = await refusal(["-e", path], fileFlags(dir));
+    assert.equal(code, 1);
+    assert.match(stderr, new RegExp(`^mbserver: Cannot lock snapshot ${path}: No such file`));
+    assert.equal(stderr.split("\n").length, 2, stderr);
+  });
+});
+
 Deno.test("main.ts -e without --allow-read and --allow-write on the directory: one line, exit 1", async () => {
   await withDir(async (dir) => {
     assert.deepEqual(await refusal(["-e", `${dir}/c`], [`--allow-read=${dir}`]), {

@@ -160,7 +160,10 @@ Deno.test("Snapshotter.open that cannot read the file rejects with why, and rele
   await withDir(async (dir) => {
     await Deno.mkdir(`${dir}/cache.snapshot`); // a directory where the file should be
     const { opts } = options(dir, new MapSnapshotStore());
-    await assert.rejects(Snapshotter.open(opts), /Is a directory/);
+    await assert.rejects(
+      Snapshotter.open(opts),
+      new RegExp(`^Error: Cannot read snapshot ${opts.path}: Is a directory`),
+    );
     await SnapshotFile.open(opts.path).close();
   });
 });
