@@ -7,7 +7,8 @@
  *
  * ```sh
  * deno run -A bench/snapshot.ts [--items 1000000] [--value 100] [-m 1024] [--dir /tmp]
- *   [--latency-seconds 20] [--interval 5] [--connections 16] [--rounds 3] [--skip restart|latency]
+ *   [--latency-seconds 20] [--interval 5] [--connections 16] [--rounds 3]
+ *   [--skip restart,pause,latency]
  * ```
  *
  * Keys are 32 bytes; `--items 1048576 --value 992 -m 1400` is 1 GiB of keys
@@ -19,6 +20,10 @@
 import { parseArgs } from "node:util";
 import { freePort, stop, waitForPort } from "../tests/_support/child_server.ts";
 import { peakResidentBytes, resetPeakResident, residentBytes } from "./_servers.ts";
+import { RwLock } from "../lib/rw_lock.ts";
+import { storeSnapshot } from "../lib/snapshot/store_snapshot.ts";
+import { writeSnapshot } from "../lib/snapshot/write_snapshot.ts";
+import { Store } from "../lib/store.ts";
 
 const KEY_LENGTH = 32;
 const BATCH = 1000;
@@ -411,6 +416,52 @@ async function latencyBench(
   );
 }
 
+/**
+ * The pauses a snapshot itself imposes, measured inside one process: the
+ * store holding the same items, snapshots written with the server's share
+ * function, the longest slice (time a read share is held, synchronously),
+ * and the longest gap of a 1 ms timer (what a request arriving then waits).
+ */
+async function pauseBench(dir: string, n: number, valueLength: number, memory: string) {
+  const store = new Store({ memoryLimit: Number(memory) * MiB });
+  const value = new Uint8Array(valueLength).fill(0x61);
+  for (let i = 0; i < n; i++) store.store({ mode: "set", key: keyOf(i), value });
+  const lock = new RwLock();
+  for (let run = 1; run <= 3; run++) {
+    const slices: number[] = [];
+    let last = performance.now();
+    let gap = 0;
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      gap = Math.max(gap, now - last);
+      last = now;
+    }, 1);
+    const started = performance.now();
+    const report = await writeSnapshot(`${dir}/pause.snapshot`, storeSnapshot(store), {
+      now: Date.now(),
+      share: async (fn) => {
+        using _share = lock.tryRead() ?? await lock.read();
+        const at = performance.now();
+        const result = fn();
+        slices.push(performance.now() - at);
+        return result;
+      },
+    });
+    clearInterval(ticker);
+    const rest = slices.slice(1).sort((a, b) => b - a);
+    console.log(
+      `in-process snapshot ${run}: ${mib(report.bytes)} in ${
+        (performance.now() - started).toFixed(0)
+      } ms, ${slices.length} slices; first slice (copies the LRU order) ${
+        slices[0].toFixed(1)
+      } ms, longest other ${rest[0].toFixed(1)} ms, median ${
+        rest[rest.length >> 1].toFixed(2)
+      } ms; longest event-loop gap ${gap.toFixed(1)} ms`,
+    );
+  }
+  await Deno.remove(`${dir}/pause.snapshot`);
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
@@ -435,6 +486,7 @@ if (import.meta.main) {
         `(${mib(n * (KEY_LENGTH + valueLength))} of keys and values), -m ${values.m}, in ${dir}`,
     );
     if (!values.skip.includes("restart")) await restartBench(dir, n, valueLength, values.m);
+    if (!values.skip.includes("pause")) await pauseBench(dir, n, valueLength, values.m);
     const seconds = Number(values["latency-seconds"]);
     if (seconds > 0 && !values.skip.includes("latency")) {
       await latencyBench(dir, n, valueLength, values.m, {
