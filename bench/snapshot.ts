@@ -213,6 +213,7 @@ async function timed(argv: string[]): Promise<number> {
   return performance.now() - started;
 }
 
+/** Throughput, printed as "MB/s" with MB = 2^20 bytes. */
 const mbps = (bytes: number, ms: number) => `${(bytes / MiB / (ms / 1000)).toFixed(0)} MB/s`;
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(0)} MiB`;
 
