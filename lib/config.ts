@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import type { NeededPermissions } from "./check_permissions.ts";
 
 /** The version this server reports. */
 export const VERSION = "1.6.18-mbserver-0.1.0";
@@ -56,7 +57,12 @@ export interface ServerOptions {
 
 /** What the command line asks for. */
 export type CliAction =
-  | { action: "serve"; options: ServerOptions }
+  | {
+    action: "serve";
+    options: ServerOptions;
+    /** `--quiet`: no start-up line on stderr (memcached prints none). */
+    quiet: boolean;
+  }
   | { action: "help" }
   | { action: "version" };
 
@@ -71,7 +77,8 @@ export class FlagError extends Error {
 /** `--help` text. */
 export const USAGE = `mbserver ${VERSION}: a memcached-compatible cache server
 Usage: deno run --allow-net main.ts [options] [HOST:PORT]
-  -p, --port=<num>           TCP port to listen on (default: 11211)
+  -p, --port=<num>           TCP port to listen on (default: 11211; 0 = any free
+                             port, shown in the start-up line)
   -l, --listen=<addr>        interface to listen on (default: 127.0.0.1)
   -m, --memory-limit=<mb>    item memory in megabytes (default: 64)
   -c, --conn-limit=<num>     max simultaneous connections (default: 1024)
@@ -85,6 +92,7 @@ Usage: deno run --allow-net main.ts [options] [HOST:PORT]
                              ssl_key=<file>, frame_timeout=<s> (close a connection
                              holding a partial request this long; default 30, 0 = off)
   -v, --verbose              print errors; -vv also each command
+      --quiet                no start-up line on stderr (memcached's silence)
   -V, --version              print version and exit
   -h, --help                 print this help and exit
   -t, -R, -U                 accepted for memcached compatibility and ignored
@@ -124,6 +132,7 @@ export function parseFlags(args: string[]): CliAction {
         "enable-ssl": { type: "boolean", short: "Z" },
         extended: { type: "string", short: "o", multiple: true },
         verbose: { type: "boolean", short: "v", multiple: true },
+        quiet: { type: "boolean" },
         version: { type: "boolean", short: "V" },
         help: { type: "boolean", short: "h" },
         threads: { type: "string", short: "t" },
@@ -177,7 +186,54 @@ export function parseFlags(args: string[]): CliAction {
   if (options.tls && (!options.tlsCertFile || !options.tlsKeyFile)) {
     throw new FlagError("Option -Z needs -o ssl_chain_cert=FILE,ssl_key=FILE");
   }
-  return { action: "serve", options };
+  if (options.sasl && options.authFile === undefined) {
+    throw new FlagError("Option -S needs -Y FILE: without it every client would be refused");
+  }
+  return { action: "serve", options, quiet: v.quiet ?? false };
+}
+
+/**
+ * What serving `options` needs permission for: the address it listens on
+ * (with the server's defaults) and every file a flag names, for
+ * {@linkcode checkPermissions} to check before anything is opened.
+ *
+ * @example Usage
+ * ```ts
+ * import { neededPermissions, parseFlags } from "./config.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const cli = parseFlags(["-p", "0", "-S", "-Y", "auth.txt"]);
+ * assert.deepEqual(cli.action === "serve" && neededPermissions(cli.options), {
+ *   listen: "127.0.0.1:0",
+ *   read: [{ flag: "-Y", path: "auth.txt" }],
+ * });
+ * ```
+ */
+export function neededPermissions(options: ServerOptions): NeededPermissions {
+  const named: [string, string | undefined][] = [
+    ["-Y", options.authFile],
+    ["-o ssl_chain_cert", options.tls ? options.tlsCertFile : undefined],
+    ["-o ssl_key", options.tls ? options.tlsKeyFile : undefined],
+  ];
+  return {
+    listen: hostPort(options.hostname ?? "127.0.0.1", options.port ?? 11211),
+    read: named.flatMap(([flag, path]) => path === undefined ? [] : [{ flag, path }]),
+  };
+}
+
+/**
+ * `host:port`, with an IPv6 host in brackets (`[::1]:11211`).
+ *
+ * @example Usage
+ * ```ts
+ * import { hostPort } from "./config.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(hostPort("::1", 11211), "[::1]:11211");
+ * ```
+ */
+export function hostPort(hostname: string, port: number): string {
+  return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
 }
 
 /** node:util's parseArgs errors, cut to one plain line. */

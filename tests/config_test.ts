@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { FlagError, parseFlags, type ServerOptions, VERSION } from "../lib/config.ts";
+import {
+  FlagError,
+  hostPort,
+  neededPermissions,
+  parseFlags,
+  type ServerOptions,
+  VERSION,
+} from "../lib/config.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
@@ -39,6 +46,52 @@ Deno.test("parseFlags counts -v and -vv", () => {
   assert.equal(serve(["-vv"]).verbose, 2);
   assert.equal(serve(["-v", "-v"]).verbose, 2);
   assert.equal(serve([]).verbose, undefined);
+});
+
+Deno.test("parseFlags reads --quiet apart from the server's options", () => {
+  assert.deepEqual(parseFlags(["--quiet", "-p", "0"]), {
+    action: "serve",
+    options: { port: 0 },
+    quiet: true,
+  });
+  assert.deepEqual(parseFlags([]), { action: "serve", options: {}, quiet: false });
+});
+
+Deno.test("parseFlags refuses -S without -Y: every client would be refused", () => {
+  assert.throws(
+    () => parseFlags(["-S"]),
+    new FlagError("Option -S needs -Y FILE: without it every client would be refused"),
+  );
+  assert.deepEqual(serve(["-S", "-Y", "auth.txt"]), { sasl: true, authFile: "auth.txt" });
+});
+
+Deno.test("neededPermissions lists the listen address and every file a flag names", () => {
+  assert.deepEqual(neededPermissions({}), { listen: "127.0.0.1:11211", read: [] });
+  assert.deepEqual(
+    neededPermissions(serve([
+      "-l",
+      "::1",
+      "-p",
+      "0",
+      "-S",
+      "-Y",
+      "a.txt",
+      "-Z",
+      "-o",
+      "ssl_chain_cert=c.pem,ssl_key=k.pem",
+    ])),
+    {
+      listen: "[::1]:0",
+      read: [
+        { flag: "-Y", path: "a.txt" },
+        { flag: "-o ssl_chain_cert", path: "c.pem" },
+        { flag: "-o ssl_key", path: "k.pem" },
+      ],
+    },
+  );
+  // Without -Z the server reads no certificate, so none needs permission.
+  assert.deepEqual(neededPermissions(serve(["-o", "ssl_chain_cert=c.pem"])).read, []);
+  assert.equal(hostPort("127.0.0.1", 1), "127.0.0.1:1");
 });
 
 Deno.test("parseFlags answers -V/--version and -h/--help", () => {
