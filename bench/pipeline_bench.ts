@@ -6,13 +6,12 @@
  *
  * @module
  */
-import type { CommandContext } from "../lib/command_context.ts";
+import { CommandContext } from "../lib/command_context.ts";
 import { connReadable, connWritable, type Duplex } from "../lib/conn_streams.ts";
 import { Dispatcher } from "../lib/dispatcher.ts";
 import { FrameDecoder } from "../lib/frame_decoder.ts";
 import { FrameEncoder } from "../lib/frame_encoder.ts";
 import { RwLock } from "../lib/rw_lock.ts";
-import { Stats } from "../lib/stats.ts";
 import { Store } from "../lib/store.ts";
 import { concat } from "../tests/_support/raw_client.ts";
 
@@ -34,27 +33,8 @@ const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 function context(): CommandContext {
   const store = new Store({ memoryLimit: 256 * 1024 * 1024 });
   const value = new Uint8Array(1024).fill(0x61);
-  for (let i = 0; i < KEYS; i++) store.store("set", key(i), value, 0, 0);
-  return {
-    store,
-    stats: new Stats(),
-    settings: {
-      version: "bench",
-      sasl: false,
-      credentials: new Map(),
-      enableShutdown: false,
-      maxConnections: 1024,
-      maxItemSize: 1024 * 1024,
-      idleTimeout: 0,
-      evict: true,
-      verbose: 0,
-      port: 0,
-      hostname: "127.0.0.1",
-    },
-    session: { id: 1, authenticated: false, saslStarted: false },
-    log: () => {},
-    shutdown: () => {},
-  } as CommandContext;
+  for (let i = 0; i < KEYS; i++) store.store({ mode: "set", key: key(i), value });
+  return new CommandContext({ store, settings: { version: "bench" }, log: () => {} });
 }
 
 /** A duplex whose reads return `reads` in turn, then end; writes are counted. */

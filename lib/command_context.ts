@@ -1,15 +1,6 @@
-import type { Stats } from "./stats.ts";
-import type { Store } from "./store.ts";
-
-/** Per-connection protocol state. */
-export interface Session {
-  /** Connection number, for logs. */
-  readonly id: number;
-  /** SASL or text `-Y` authentication done. */
-  authenticated: boolean;
-  /** A SASL exchange has started (for SASL_STEP). */
-  saslStarted: boolean;
-}
+import { VERSION } from "./config.ts";
+import { Stats } from "./stats.ts";
+import { Store } from "./store.ts";
 
 /** Server-wide settings the commands read. */
 export interface CommandSettings {
@@ -27,14 +18,95 @@ export interface CommandSettings {
   hostname: string;
 }
 
-/** What a command can reach: the store, counters, settings, its session and server hooks. */
-export interface CommandContext {
-  store: Store;
-  stats: Stats;
-  settings: CommandSettings;
-  session: Session;
-  /** Writes a log line (verbose output). */
-  log(line: string): void;
-  /** Stops the server (text `shutdown`, when enabled). */
-  shutdown(): void;
+const DEFAULT_SETTINGS: Omit<CommandSettings, "credentials"> = {
+  version: VERSION,
+  sasl: false,
+  enableShutdown: false,
+  maxConnections: 1024,
+  maxItemSize: 1024 * 1024,
+  idleTimeout: 0,
+  evict: true,
+  verbose: 0,
+  port: 11211,
+  hostname: "127.0.0.1",
+};
+
+/**
+ * What a command needs of the store lock: a `"read"` command only looks
+ * (a fetch mark or a lazy LRU bump at most), a `"write"` command changes
+ * items, `"none"` never touches the store.
+ */
+export type Access = "read" | "write" | "none";
+
+/**
+ * One memcached command, the same for every protocol (memcached's
+ * `process_*_cmd`): it runs against the store with arguments the protocol
+ * already decoded, counts itself in the stats, and returns a result whose
+ * `status` says how it ended. Protocols only spell that result.
+ */
+export interface Command<Args, Result extends { status: string }> {
+  /** The command's name, as counters and logs call it. */
+  readonly name: string;
+  /** The store lock this command needs. */
+  readonly access: Access;
+  /** Runs the command; only the command layer (`lib/commands/`) reaches the store. */
+  run(ctx: CommandContext, args: Args): Result;
+}
+
+/** Options of a {@linkcode CommandContext}. */
+export interface CommandContextOptions {
+  /** The item store. @default {new Store()} */
+  store?: Store;
+  /** The counters. @default {new Stats()} */
+  stats?: Stats;
+  /** Settings; those left out take memcached's defaults. */
+  settings?: Partial<CommandSettings>;
+  /** Writes a log line (verbose output). @default {console.error} */
+  log?: (line: string) => void;
+  /** Stops the server (text `shutdown`, when enabled). @default {() => {}} */
+  shutdown?: () => void;
+}
+
+/**
+ * What commands reach, shared by every connection of a server: the store,
+ * the counters, the settings and the server's hooks. Every command runs
+ * through {@linkcode CommandContext.run}.
+ *
+ * @example Usage
+ * ```ts
+ * import { CommandContext } from "./command_context.ts";
+ * import { getCommand } from "./commands/get_command.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const ctx = new CommandContext();
+ * assert.equal(ctx.run(getCommand, { key: "k" }).status, "miss");
+ * assert.equal(ctx.stats.c.get_misses, 1);
+ * ```
+ */
+export class CommandContext {
+  readonly store: Store;
+  readonly stats: Stats;
+  readonly settings: CommandSettings;
+  readonly log: (line: string) => void;
+  readonly shutdown: () => void;
+
+  constructor(options: CommandContextOptions = {}) {
+    this.store = options.store ?? new Store();
+    this.stats = options.stats ?? new Stats();
+    this.settings = { ...DEFAULT_SETTINGS, credentials: new Map(), ...options.settings };
+    this.log = options.log ?? ((line) => console.error(line));
+    this.shutdown = options.shutdown ?? (() => {});
+  }
+
+  /**
+   * Runs one command. Every command of every protocol passes here, once:
+   * the one place to take the store lock its `access` asks for, or to time
+   * it and count it by `name` and result `status`.
+   */
+  run<Args, Result extends { status: string }>(
+    command: Command<Args, Result>,
+    args: Args,
+  ): Result {
+    return command.run(this, args);
+  }
 }

@@ -1,6 +1,6 @@
 import { CoarseClock } from "./coarse_clock.ts";
 import { AuthFile } from "./auth_file.ts";
-import type { CommandContext, CommandSettings, Session } from "./command_context.ts";
+import { CommandContext, type CommandSettings } from "./command_context.ts";
 import { type ServerOptions, VERSION } from "./config.ts";
 import { ConnectionLimits, type LimitedConnection } from "./connection_limits.ts";
 import { connReadable, connWritable, type Duplex, isDisconnect } from "./conn_streams.ts";
@@ -40,6 +40,7 @@ export class Server {
   readonly lock: RwLock = new RwLock();
   #listener: Deno.Listener;
   #settings: CommandSettings;
+  #context: CommandContext;
   #log: (line: string) => void;
   #conns = new Set<Deno.Conn>();
   #tasks = new Set<Promise<void>>();
@@ -82,6 +83,13 @@ export class Server {
       port: addr.port,
       hostname: addr.hostname,
     };
+    this.#context = new CommandContext({
+      store: this.store,
+      stats: this.stats,
+      settings: this.#settings,
+      log: this.#log,
+      shutdown: () => void this.close(),
+    });
     this.#limits = new ConnectionLimits({
       idleTimeoutMs: this.#settings.idleTimeout * 1000,
       frameTimeoutMs: (options.frameTimeout ?? 30) * 1000,
@@ -190,18 +198,10 @@ export class Server {
 
   async #serve(conn: Deno.Conn): Promise<void> {
     if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
-    const session: Session = { id: this.#nextId++, authenticated: false, saslStarted: false };
-    const ctx: CommandContext = {
-      store: this.store,
-      stats: this.stats,
-      settings: this.#settings,
-      session,
-      log: this.#log,
-      shutdown: () => void this.close(),
-    };
+    const id = this.#nextId++;
     const c = this.stats.c;
     if (this.#settings.verbose > 1) {
-      this.#log(`<${session.id} new auto-negotiating client connection`);
+      this.#log(`<${id} new auto-negotiating client connection`);
     }
     const limited = this.#limits.add(() => closeQuietly(conn));
     const { duplex, stop } = this.#duplex(conn, limited);
@@ -216,7 +216,10 @@ export class Server {
           }),
         )
         .pipeThrough(
-          new Dispatcher(ctx, this.lock, { maxPendingOutput: this.#maxPendingOutput }),
+          new Dispatcher(this.#context, this.lock, {
+            maxPendingOutput: this.#maxPendingOutput,
+            connectionId: id,
+          }),
         )
         .pipeThrough(encoder)
         .pipeTo(connWritable(duplex, {
@@ -225,13 +228,13 @@ export class Server {
         }));
     } catch (err) {
       if (!isDisconnect(err) && this.#settings.verbose > 0) {
-        this.#log(`connection ${session.id} failed: ${(err as Error).message}`);
+        this.#log(`connection ${id} failed: ${(err as Error).message}`);
       }
     } finally {
       limited.remove();
       this.#stopReaders.delete(stop);
     }
-    if (this.#settings.verbose > 1) this.#log(`<${session.id} connection closed.`);
+    if (this.#settings.verbose > 1) this.#log(`<${id} connection closed.`);
   }
 
   /**

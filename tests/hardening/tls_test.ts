@@ -10,7 +10,6 @@ import { binaryRequest, words } from "../_support/raw_client.ts";
 import { type Certificate, selfSigned } from "../_support/self_signed.ts";
 import { OPENSSL, testWithTools } from "../_support/tools.ts";
 import { startMain } from "./_main_process.ts";
-import { assertAnswers } from "./_hostile.ts";
 
 /** A server on port 0 serving TLS with `cert`. */
 function startTlsServer(cert: Certificate) {
@@ -169,13 +168,4 @@ Deno.test("parseFlags requires both TLS files with -Z", () => {
   assert.throws(() => parseFlags(["-Z", "-o", "ssl_chain_cert=a.pem"]), /-Z needs/);
   const cli = parseFlags(["-Z", "-o", "ssl_chain_cert=a.pem,ssl_key=b.pem"]);
   assert.equal(cli.action === "serve" && cli.options.tlsKeyFile, "b.pem");
-});
-
-Deno.test("Server without TLS still answers after the TLS tests' plain probes", async () => {
-  const server = await startServer({ port: 0 });
-  try {
-    await assertAnswers(server.port);
-  } finally {
-    await server.close();
-  }
 });

@@ -1,19 +1,46 @@
-import type { CommandContext } from "./command_context.ts";
+import type { Command, CommandContext } from "../command_context.ts";
 
 /** One `STAT name value` line. */
 export type StatLine = [name: string, value: string];
 
+/** Arguments of {@linkcode statsCommand}. */
+export interface StatsArgs {
+  /** `""` for the general stats, else the group (`settings`, `items`, …, `reset`). */
+  group: string;
+}
+
+/** The lines of the group, or `"unknown"` for a group that does not exist. */
+export type StatsResult = { status: "ok"; lines: StatLine[] } | { status: "unknown" };
+
+const UNKNOWN: StatsResult = { status: "unknown" };
+
 /**
- * The lines of `stats` (group `""`) or `stats <group>`, in memcached's order;
- * `undefined` for a group that does not exist. `reset` clears the counters
- * and returns no lines.
+ * `stats` and `stats <group>` (text `stats`, binary STAT): the group's lines
+ * in memcached's order. `reset` clears the counters and has no lines.
  *
  * @example Usage
- * ```ts ignore
- * const lines = statReport(ctx, "settings");
+ * ```ts
+ * import { CommandContext } from "../command_context.ts";
+ * import { statsCommand } from "./stats_command.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const ctx = new CommandContext();
+ * const result = ctx.run(statsCommand, { group: "settings" });
+ * assert.ok(result.status === "ok" && result.lines[0][0] === "maxbytes");
+ * assert.equal(ctx.run(statsCommand, { group: "nope" }).status, "unknown");
  * ```
  */
-export function statReport(ctx: CommandContext, group: string): StatLine[] | undefined {
+export const statsCommand: Command<StatsArgs, StatsResult> = {
+  name: "stats",
+  // `reset` clears counters, not items.
+  access: "read",
+  run(ctx, { group }) {
+    const lines = report(ctx, group);
+    return lines === undefined ? UNKNOWN : { status: "ok", lines };
+  },
+};
+
+function report(ctx: CommandContext, group: string): StatLine[] | undefined {
   switch (group) {
     case "":
       return general(ctx);
