@@ -36,13 +36,16 @@ export class PrefixStats {
   readonly #entries = new Map<string, PrefixEntry>();
   /** Each bucket's entries, oldest first. */
   #buckets: PrefixEntry[][] = [];
+  /** Whether commands count (`stats detail on|off`, or `-D` at start). */
+  enabled: boolean;
 
-  constructor(options: { delimiter?: string } = {}) {
+  constructor(options: { delimiter?: string; enabled?: boolean } = {}) {
     const delimiter = options.delimiter ?? ":";
     if (delimiter.length !== 1) {
       throw new RangeError(`The prefix delimiter must be one character, got "${delimiter}"`);
     }
     this.#delimiter = delimiter.charCodeAt(0);
+    this.enabled = options.enabled ?? false;
   }
 
   /** The delimiter, as `stats settings` shows it (`stat_key_prefix`). */

@@ -26,6 +26,8 @@ export interface MemcachedMetricsInput {
   durations?: CommandDurations;
   /** Connections by protocol, when known. */
   connections?: readonly ProtocolConnections[];
+  /** The process's memory (`Deno.memoryUsage()`), when known. */
+  memory?: Deno.MemoryUsage;
 }
 
 type Kind = "counter" | "gauge";
@@ -203,6 +205,7 @@ export function memcachedMetrics(input: MemcachedMetricsInput): string {
     else page.gauge(metric, help, value);
   }
   if (input.connections) addConnections(page, input.connections);
+  if (input.memory) addMemory(page, input.memory);
   if (input.durations) addDurations(page, input.durations);
   return page.text();
 }
@@ -240,6 +243,25 @@ function addConnections(page: Exposition, connections: readonly ProtocolConnecti
     "mbserver_connections_total",
     "Client connections accepted since start by protocol.",
     connections.map((c) => ({ labels: { protocol: c.protocol }, value: c.total })),
+  );
+}
+
+function addMemory(page: Exposition, memory: Deno.MemoryUsage): void {
+  page.gauge("process_resident_memory_bytes", "Resident memory size in bytes.", memory.rss);
+  page.gauge(
+    "mbserver_js_heap_used_bytes",
+    "JavaScript heap in use, in bytes (items live outside it).",
+    memory.heapUsed,
+  );
+  page.gauge(
+    "mbserver_js_heap_total_bytes",
+    "JavaScript heap reserved, in bytes.",
+    memory.heapTotal,
+  );
+  page.gauge(
+    "mbserver_external_memory_bytes",
+    "Memory of buffers outside the JavaScript heap (item memory among them), in bytes.",
+    memory.external,
   );
 }
 

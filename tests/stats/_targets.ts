@@ -26,7 +26,6 @@ export const TARGETS: Target[] = [
     name: "mbserver",
     tools: [],
     start: (args) => startMain(["-t", "1", ...args]),
-    pending: "the full stats surface is not built yet (issue 12)",
   },
 ];
 
