@@ -51,7 +51,12 @@ async function main(args: string[]): Promise<number> {
   for (const signal of signals) Deno.addSignalListener(signal, stop);
   if (!cli.quiet) {
     console.error(
-      startupLine({ options: cli.options, hostname: server.hostname, port: server.port }),
+      startupLine({
+        options: cli.options,
+        hostname: server.hostname,
+        port: server.port,
+        metricsPort: server.metricsPort,
+      }),
     );
   }
   await server.finished;

@@ -8,6 +8,8 @@ export interface StartupFacts {
   hostname: string;
   /** Port actually bound (the free port picked for `-p 0`). */
   port: number;
+  /** Port of the metrics endpoint, when there is one (`-o metrics_port`). */
+  metricsPort?: number;
 }
 
 /**
@@ -43,6 +45,13 @@ export function startupLine(facts: StartupFacts): string {
   ];
   if (options.noEvict) parts.push("-M (no evictions)");
   if (options.enableShutdown) parts.push("-A (shutdown command on)");
+  if (facts.metricsPort !== undefined) {
+    parts.push(
+      `metrics on http://${
+        hostPort(facts.hostname, facts.metricsPort)
+      }/metrics (no authentication)`,
+    );
+  }
   return parts.join("; ");
 }
 
