@@ -15,16 +15,14 @@ export interface CachedumpArgs {
 }
 
 /** The listing, or why there is none. */
-export type CachedumpResult =
-  | { status: "ok"; text: string }
-  | { status: "disabled" }
-  | { status: "bad_class" };
+export type CachedumpResult = { status: "ok"; text: string } | { status: "bad_class" };
 
 /**
  * `stats cachedump CLASS LIMIT`: the items of one slab class, most recently
  * used first, one `ITEM key [N b; T s]` line each (`N` value bytes, `T` the
  * Unix time it expires, 0 for never), then `END`, as memcached lists its
- * COLD LRU. Refused under `-X`.
+ * COLD LRU. (Whether `-X` allows it is checked first, by the text protocol,
+ * in memcached's order.)
  *
  * @example Usage
  * ```ts
@@ -42,7 +40,6 @@ export const cachedumpCommand: Command<CachedumpArgs, CachedumpResult> = {
   name: "stats",
   access: "read",
   run(ctx, { classId, limit }) {
-    if (!ctx.settings.dumpEnabled) return { status: "disabled" };
     if (classId >= CLASS_LIMIT) return { status: "bad_class" };
     const slabs = ctx.store.slabStats;
     let text = "";
