@@ -166,3 +166,17 @@ testEachTarget(
     assert.equal(settings.pairs[0][0], "maxbytes");
   },
 );
+
+testEachTarget(
+  "stats shows idle_kicks after auth_errors only under -o idle_timeout",
+  async (target) => {
+    for (const [args, shown] of [[[], false], [["-o", "idle_timeout=30"], true]] as const) {
+      await using server = await target.start([...args]);
+      await using client = await RawClient.connect(server.port);
+      const names = (await textStats(client)).map(([name]) => name);
+      const at = names.indexOf("auth_errors");
+      assert.equal(names[at + 1], shown ? "idle_kicks" : "bytes_read", args.join(" "));
+      assert.equal(names.length, shown ? 93 : 92);
+    }
+  },
+);
