@@ -1,7 +1,7 @@
 import { ITEM_CAS_BYTES, ITEM_HEADER_BYTES, type ItemShape, itemSize } from "./item_size.ts";
 
 /** Bytes of memcached's `item_chunk` header, in the item header and in each data chunk. */
-export const CHUNK_HEADER_BYTES = 48;
+const CHUNK_HEADER_BYTES = 48;
 
 /** memcached aligns every chunk size to this many bytes (`CHUNK_ALIGN_BYTES`). */
 const CHUNK_ALIGN_BYTES = 8;

@@ -18,7 +18,7 @@ export const SLAB_COMMANDS = [
 export type SlabCommand = (typeof SLAB_COMMANDS)[number];
 
 /** Per-class item events of `stats items`. */
-export const ITEM_EVENTS = [
+const ITEM_EVENTS = [
   "evicted",
   "evicted_nonzero",
   "evicted_time",

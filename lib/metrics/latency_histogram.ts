@@ -88,11 +88,6 @@ export class LatencyHistogram {
       : new Float64Array(length);
   }
 
-  /** How many series there are. */
-  get series(): number {
-    return this.#series;
-  }
-
   /** Counts one observation of `micros` microseconds in `series`. */
   record(series: number, micros: number): void {
     let bucket = 0;
@@ -121,10 +116,5 @@ export class LatencyHistogram {
       );
     }
     for (let i = 0; i < this.#data.length; i++) this.#data[i] += other.#data[i];
-  }
-
-  /** Sets every count and sum to zero. */
-  clear(): void {
-    this.#data.fill(0);
   }
 }

@@ -52,13 +52,11 @@ Deno.test("LatencyHistogram blocks in one SharedArrayBuffer add up", () => {
   assert.equal(worker0.snapshot(3).count, 1, "adding leaves the sources alone");
 });
 
-Deno.test("LatencyHistogram refuses to add a histogram of another shape, and clears", () => {
+Deno.test("LatencyHistogram refuses to add a histogram of another shape", () => {
   const h = new LatencyHistogram({ series: 2 });
   assert.throws(
     () => h.add(new LatencyHistogram({ series: 3 })),
     /Cannot add a histogram of 3 series to one of 2/,
   );
-  h.record(1, 5);
-  h.clear();
   assert.deepEqual(h.snapshot(1), { buckets: new Array(17).fill(0), count: 0, sum: 0 });
 });
