@@ -52,12 +52,15 @@ async function main(args: string[]): Promise<number> {
   const signals = ["SIGINT", "SIGTERM"] as const;
   for (const signal of signals) Deno.addSignalListener(signal, stop);
   if (!cli.quiet) {
-    console.error(startupLine({
-      options: cli.options,
-      hostname: server.hostname,
-      port: server.port,
-      restored: server.snapshotter?.restored,
-    }));
+    console.error(
+      startupLine({
+        options: cli.options,
+        hostname: server.hostname,
+        port: server.port,
+        metricsPort: server.metricsPort,
+        restored: server.snapshotter?.restored,
+      }),
+    );
   }
   await server.finished;
   for (const signal of signals) Deno.removeSignalListener(signal, stop);

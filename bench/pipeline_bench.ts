@@ -11,6 +11,8 @@ import { connReadable, connWritable, type Duplex } from "../lib/conn_streams.ts"
 import { Dispatcher } from "../lib/dispatcher.ts";
 import { FrameDecoder } from "../lib/frame_decoder.ts";
 import { FrameEncoder } from "../lib/frame_encoder.ts";
+import { COMMAND_NAMES } from "../lib/metrics/command_series.ts";
+import { LatencyHistogram } from "../lib/metrics/latency_histogram.ts";
 import { RwLock } from "../lib/rw_lock.ts";
 import { Store } from "../lib/store.ts";
 import { concat } from "../tests/_support/raw_client.ts";
@@ -66,12 +68,15 @@ function fakeConn(reads: Uint8Array[]): Duplex & { written: number } {
 const ctx = context();
 const lock = new RwLock();
 
-async function run(reads: Uint8Array[]): Promise<void> {
+/** Where requests are timed when the metrics endpoint is on. */
+const durations = new LatencyHistogram({ series: COMMAND_NAMES.length });
+
+async function run(reads: Uint8Array[], timed = false): Promise<void> {
   const conn = fakeConn(reads);
   const encoder = new FrameEncoder();
   await connReadable(conn)
     .pipeThrough(new FrameDecoder())
-    .pipeThrough(new Dispatcher(ctx, lock))
+    .pipeThrough(new Dispatcher(ctx, lock, timed ? { durations } : {}))
     .pipeThrough(encoder)
     .pipeTo(connWritable(conn, { onWritten: (chunk) => encoder.recycle(chunk) }));
   if (conn.written === 0) throw new Error("Pipeline wrote nothing");
@@ -94,6 +99,14 @@ const txtMget = Array.from(
 Deno.bench("pipeline: 100 binary GETs, one per read", { group: "pipeline" }, async () => {
   await run(binGets);
 });
+
+Deno.bench(
+  "pipeline: 100 binary GETs, one per read, timed (metrics on)",
+  { group: "pipeline" },
+  async () => {
+    await run(binGets, true);
+  },
+);
 
 Deno.bench(
   "pipeline: 100 binary multi-gets of 50 GETKQ + NOOP",

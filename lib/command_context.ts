@@ -1,5 +1,7 @@
 import { VERSION } from "./config.ts";
 import type { SnapshotStats } from "./snapshot/snapshot_file.ts";
+import type { ConnectionInfo } from "./connection_info.ts";
+import { PrefixStats } from "./prefix_stats.ts";
 import { Stats } from "./stats.ts";
 import { Store } from "./store.ts";
 
@@ -17,6 +19,20 @@ export interface CommandSettings {
   verbose: number;
   port: number;
   hostname: string;
+  /** Slab class growth factor (`-f`). */
+  growthFactor: number;
+  /** Minimum space of the smallest slab class (`-n`). */
+  minSpace: number;
+  /** Largest slab chunk (`-o slab_chunk_max`). */
+  slabChunkMax: number;
+  /** `stats cachedump` allowed (not `-X`). */
+  dumpEnabled: boolean;
+  /** `-R`, as given. */
+  reqsPerEvent: number;
+  /** TLS certificate and key files, when serving TLS (`-Z`). */
+  tls?: { certFile: string; keyFile: string };
+  /** The auth file (`-Y`), when text authentication is on. */
+  authFile?: string;
 }
 
 const DEFAULT_SETTINGS: Omit<CommandSettings, "credentials"> = {
@@ -30,6 +46,11 @@ const DEFAULT_SETTINGS: Omit<CommandSettings, "credentials"> = {
   verbose: 0,
   port: 11211,
   hostname: "127.0.0.1",
+  growthFactor: 1.25,
+  minSpace: 48,
+  slabChunkMax: 512 * 1024,
+  dumpEnabled: true,
+  reqsPerEvent: 20,
 };
 
 /**
@@ -68,6 +89,10 @@ export interface CommandContextOptions {
   shutdown?: () => void;
   /** With `-e`: figures about the snapshots, for `stats`. */
   snapshotStats?: () => SnapshotFigures;
+  /** Per-prefix counts of `stats detail`. @default {new PrefixStats(), off} */
+  detail?: PrefixStats;
+  /** The server's client connections now, for `stats conns`. @default {() => []} */
+  connections?: () => ConnectionInfo[];
 }
 
 /** What `stats` reports about snapshots (`-e`). */
@@ -96,6 +121,10 @@ export class CommandContext {
   readonly log: (line: string) => void;
   readonly shutdown: () => void;
   readonly snapshotStats: (() => SnapshotFigures) | undefined;
+  /** Per-prefix counts of `stats detail`; they count only while `detail.enabled`. */
+  readonly detail: PrefixStats;
+  /** The server's client connections now. */
+  readonly connections: () => ConnectionInfo[];
 
   constructor(options: CommandContextOptions = {}) {
     this.store = options.store ?? new Store();
@@ -104,6 +133,8 @@ export class CommandContext {
     this.log = options.log ?? ((line) => console.error(line));
     this.shutdown = options.shutdown ?? (() => {});
     this.snapshotStats = options.snapshotStats;
+    this.detail = options.detail ?? new PrefixStats();
+    this.connections = options.connections ?? (() => []);
   }
 
   /**

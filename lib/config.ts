@@ -62,6 +62,30 @@ export interface ServerOptions {
   log?: (line: string) => void;
   /** Time source for the store and deadlines, in ms since the epoch. @default {a CoarseClock: Date.now re-read every 100 ms} */
   clock?: () => number;
+  /** Slab class growth factor, more than 1 (memcached's -f). @default {1.25} */
+  growthFactor?: number;
+  /** Minimum space for key, value and flags in the smallest slab class (memcached's -n). @default {48} */
+  minSpace?: number;
+  /**
+   * Largest slab chunk; larger items are split into chunks (memcached's
+   * `-o slab_chunk_max`). @default {524288, or the item size limit when smaller}
+   */
+  slabChunkMax?: number;
+  /**
+   * Key prefix delimiter of `stats detail`; giving it turns detail stats on
+   * (memcached's -D). @default {":", detail off}
+   */
+  prefixDelimiter?: string;
+  /** Refuse `stats cachedump` (memcached's -X). @default {false} */
+  disableDumping?: boolean;
+  /**
+   * Serve Prometheus metrics at `/metrics` on this port of `hostname`
+   * (`-o metrics_port=N`, an mbserver extension); 0 picks a free port.
+   * @default {no metrics endpoint}
+   */
+  metricsPort?: number;
+  /** `-R`: reported in `stats settings` (requests are not rationed per event here). @default {20} */
+  reqsPerEvent?: number;
 }
 
 /** What the command line asks for. */
@@ -92,6 +116,10 @@ Usage: deno run --allow-net main.ts [options] [HOST:PORT]
   -m, --memory-limit=<mb>    item memory in megabytes (default: 64)
   -c, --conn-limit=<num>     max simultaneous connections (default: 1024)
   -I, --max-item-size=<num>  max item size, e.g. 1m, 512k (default: 1m)
+  -f, --slab-growth-factor=<num>  slab chunk size growth factor (default: 1.25)
+  -n, --slab-min-size=<bytes>     min space for key, value and flags (default: 48)
+  -D <char>                  key prefix delimiter for stats detail; turns it on
+  -X, --disable-dumping      disable stats cachedump
   -M, --disable-evictions    return errors on memory exhausted instead of evicting
   -A, --enable-shutdown      enable the text "shutdown" command
   -S, --enable-sasl          require SASL authentication
@@ -101,9 +129,13 @@ Usage: deno run --allow-net main.ts [options] [HOST:PORT]
                              listening, write it there on SIGTERM/SIGINT/shutdown
                              (needs --allow-read and --allow-write on its directory)
   -o, --extended=<opts>      comma separated: idle_timeout=<s>, ssl_chain_cert=<file>,
-                             ssl_key=<file>, frame_timeout=<s> (close a connection
-                             holding a partial request this long; default 30, 0 = off),
-                             snapshot_interval=<s> (with -e, also snapshot every <s>)
+                             ssl_key=<file>, slab_chunk_max=<bytes>,
+                             frame_timeout=<s> (close a connection holding a partial
+                             request this long; default 30, 0 = off),
+                             metrics_port=<num> (Prometheus /metrics on the -l
+                             address; no authentication), snapshot_interval=<s>
+                             (with -e, also snapshot every <s>); no_lru_maintainer
+                             and no_lru_crawler are accepted and ignored
   -v, --verbose              print errors; -vv also each command
       --quiet                no start-up line on stderr (memcached's silence)
   -V, --version              print version and exit
@@ -152,6 +184,10 @@ export function parseFlags(args: string[]): CliAction {
         threads: { type: "string", short: "t" },
         "max-reqs-per-event": { type: "string", short: "R" },
         "udp-port": { type: "string", short: "U" },
+        "slab-growth-factor": { type: "string", short: "f" },
+        "slab-min-size": { type: "string", short: "n" },
+        "prefix-delimiter": { type: "string", short: "D" },
+        "disable-dumping": { type: "boolean", short: "X" },
       },
     });
   } catch (err) {
@@ -198,8 +234,9 @@ export function parseFlags(args: string[]): CliAction {
   for (const extended of v.extended ?? []) applyExtended(options, extended);
   if (v.threads !== undefined) parseInteger("-t", v.threads, 1, 1024);
   if (v["max-reqs-per-event"] !== undefined) {
-    parseInteger("-R", v["max-reqs-per-event"], 1, 1 << 20);
+    options.reqsPerEvent = parseInteger("-R", v["max-reqs-per-event"], 1, 1 << 20);
   }
+  applyStatsFlags(options, v);
   if (v["udp-port"] !== undefined) parseInteger("-U", v["udp-port"], 0, 65535);
   if (options.tls && (!options.tlsCertFile || !options.tlsKeyFile)) {
     throw new FlagError("Option -Z needs -o ssl_chain_cert=FILE,ssl_key=FILE");
@@ -276,6 +313,49 @@ function parseArgsMessage(message: string): string {
   return first;
 }
 
+/** -f, -n, -D, -X, and the checks memcached makes of `slab_chunk_max` against -I. */
+function applyStatsFlags(
+  options: ServerOptions,
+  v: {
+    "slab-growth-factor"?: string;
+    "slab-min-size"?: string;
+    "prefix-delimiter"?: string;
+    "disable-dumping"?: boolean;
+  },
+): void {
+  const factor = v["slab-growth-factor"];
+  if (factor !== undefined) {
+    if (!/^\d+(\.\d+)?$/.test(factor) || !(Number(factor) > 1)) {
+      throw new FlagError(`Option -f needs a factor greater than 1, got "${factor}"`);
+    }
+    options.growthFactor = Number(factor);
+  }
+  if (v["slab-min-size"] !== undefined) {
+    options.minSpace = parseInteger("-n", v["slab-min-size"], 1, 1 << 20);
+  }
+  const delimiter = v["prefix-delimiter"];
+  if (delimiter !== undefined) {
+    if (delimiter.length !== 1) {
+      throw new FlagError(`Option -D needs one character, got "${delimiter}"`);
+    }
+    options.prefixDelimiter = delimiter;
+  }
+  if (v["disable-dumping"]) options.disableDumping = true;
+  const chunkMax = options.slabChunkMax;
+  if (chunkMax === undefined) return;
+  const itemMax = options.maxItemSize ?? 1024 * 1024;
+  if (chunkMax > itemMax) {
+    throw new FlagError(
+      `Option -o slab_chunk_max (${chunkMax}) cannot be larger than -I (${itemMax})`,
+    );
+  }
+  if (itemMax % chunkMax !== 0 || (1024 * 1024) % chunkMax !== 0) {
+    throw new FlagError(
+      `Option -o slab_chunk_max (${chunkMax}) must divide -I (${itemMax}) and 1048576 evenly`,
+    );
+  }
+}
+
 function applyExtended(options: ServerOptions, list: string): void {
   for (const entry of list.split(",")) {
     if (entry === "") continue;
@@ -298,6 +378,16 @@ function applyExtended(options: ServerOptions, list: string): void {
       case "ssl_key":
         options.tlsKeyFile = requireValue(name, value);
         break;
+      case "slab_chunk_max":
+        options.slabChunkMax = parseInteger("-o slab_chunk_max", value, 1, 1024 * 1024);
+        break;
+      case "metrics_port":
+        options.metricsPort = parseInteger("-o metrics_port", value, 0, 65535);
+        break;
+      case "no_lru_maintainer":
+      case "no_lru_crawler":
+        break; // one LRU and no crawler here anyway
+
       default:
         throw new FlagError(`Unknown -o option: ${name}`);
     }

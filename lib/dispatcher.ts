@@ -3,6 +3,8 @@ import { executeBinary } from "./binary/execute_binary.ts";
 import type { CommandContext } from "./command_context.ts";
 import { ConnectionState } from "./connection_state.ts";
 import type { Request, Response } from "./messages.ts";
+import { commandSeries } from "./metrics/command_series.ts";
+import type { LatencyHistogram } from "./metrics/latency_histogram.ts";
 import type { RwLock } from "./rw_lock.ts";
 import { executeText } from "./text/execute_text.ts";
 
@@ -17,6 +19,12 @@ export interface DispatcherOptions {
   maxPendingOutput?: number;
   /** The connection's number, for logs. @default {0} */
   connectionId?: number;
+  /**
+   * Where to record how long each request takes, from the dispatcher taking
+   * it up to its replies queued for the writer, by command
+   * (`COMMAND_NAMES`). @default {not timed}
+   */
+  durations?: LatencyHistogram;
 }
 
 /**
@@ -46,6 +54,7 @@ export interface DispatcherOptions {
 export class Dispatcher extends TransformStream<Request[], Response[]> {
   constructor(ctx: CommandContext, lock: RwLock, options: DispatcherOptions = {}) {
     const budget = options.maxPendingOutput ?? 1024 * 1024;
+    const durations = options.durations;
     const connection = new ConnectionState({ id: options.connectionId ?? 0, context: ctx });
     let closed = false;
     /** Runs `batch` from `start` until done or over budget; returns where to resume. */
@@ -55,7 +64,7 @@ export class Dispatcher extends TransformStream<Request[], Response[]> {
       controller: TransformStreamDefaultController<Response[]>,
     ) => {
       const out = connection.begin();
-      const next = runSome(batch, { start, connection, out, budget });
+      const next = runSome(batch, { start, connection, out, budget, durations });
       closed = connection.closing;
       if (out.length > 0) controller.enqueue(out);
       return closed ? batch.length : next;
@@ -102,6 +111,8 @@ interface RunOptions {
   out: Response[];
   /** Bytes of responses after which it stops. */
   budget: number;
+  /** Where to record each request's duration, if anywhere. */
+  durations: LatencyHistogram | undefined;
 }
 
 /**
@@ -111,8 +122,9 @@ interface RunOptions {
  * is left).
  */
 function runSome(batch: Request[], options: RunOptions): number {
-  const { connection, out, budget } = options;
+  const { connection, out, budget, durations } = options;
   let bytes = 0;
+  let started = durations ? performance.now() : 0;
   for (let i = options.start; i < batch.length; i++) {
     const req = batch[i];
     const before = out.length;
@@ -127,6 +139,11 @@ function runSome(batch: Request[], options: RunOptions): number {
         if (req.reply) connection.reply(req.reply);
         connection.close();
         break;
+    }
+    if (durations) {
+      const now = performance.now();
+      durations.record(commandSeries(req), (now - started) * 1000);
+      started = now;
     }
     if (connection.closing) return batch.length;
     for (let j = before; j < out.length; j++) bytes += responseSize(out[j]);

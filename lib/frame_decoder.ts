@@ -19,6 +19,8 @@ export interface FrameDecoderOptions {
   maxItemSize?: number;
   /** Called after each chunk with the requests it completed and the bytes held for more. */
   onDecoded?: (requests: number, buffered: number) => void;
+  /** Called once, when the first byte has picked the connection's protocol. */
+  onProtocol?: (protocol: "binary" | "text") => void;
 }
 
 /**
@@ -49,9 +51,13 @@ export class FrameDecoder extends TransformStream<Uint8Array, Request[]> {
     super({
       transform(chunk, controller) {
         if (chunk.length === 0) return;
-        parser ??= chunk[0] === REQUEST_MAGIC
-          ? new BinaryParser({ maxBodyLength: maxItemSize + 64 * 1024 })
-          : new TextParser({ maxItemSize });
+        if (parser === undefined) {
+          const binary = chunk[0] === REQUEST_MAGIC;
+          parser = binary
+            ? new BinaryParser({ maxBodyLength: maxItemSize + 64 * 1024 })
+            : new TextParser({ maxItemSize });
+          options.onProtocol?.(binary ? "binary" : "text");
+        }
         if (parser.closed) return;
         const out: Request[] = [];
         parser.push(chunk, out);

@@ -7,7 +7,12 @@ import { connReadable, connWritable, type Duplex, isDisconnect } from "./conn_st
 import { Dispatcher } from "./dispatcher.ts";
 import { FrameDecoder } from "./frame_decoder.ts";
 import { FrameEncoder } from "./frame_encoder.ts";
+import type { ConnectionInfo } from "./connection_info.ts";
+import { ServerMetrics } from "./metrics/server_metrics.ts";
+import { PrefixStats } from "./prefix_stats.ts";
 import { RwLock } from "./rw_lock.ts";
+import { SlabClasses } from "./slab_classes.ts";
+import { SlabStats } from "./slab_stats.ts";
 import { Snapshotter } from "./snapshot/snapshotter.ts";
 import { storeSnapshot } from "./snapshot/store_snapshot.ts";
 import { Stats } from "./stats.ts";
@@ -59,6 +64,9 @@ export class Server {
   #context: CommandContext;
   #log: (line: string) => void;
   #conns = new Set<Deno.Conn>();
+  /** What `stats conns` shows of each client connection, by connection number. */
+  #clients = new Map<number, () => ConnectionInfo>();
+  #metrics: ServerMetrics | undefined;
   #tasks = new Set<Promise<void>>();
   #nextId = 1;
   #sweeper: ReturnType<typeof setInterval>;
@@ -84,6 +92,8 @@ export class Server {
     this.lock = parts.lock;
     this.snapshotter = parts.snapshotter;
     this.stats = new Stats(Math.floor(clock() / 1000));
+    // memcached counts its listening socket as a connection.
+    this.stats.c.total_connections = 1;
     this.#listener = listen(options);
     const addr = this.#listener.addr as Deno.NetAddr;
     this.#settings = {
@@ -100,6 +110,16 @@ export class Server {
       verbose: options.verbose ?? 0,
       port: addr.port,
       hostname: addr.hostname,
+      growthFactor: options.growthFactor ?? 1.25,
+      minSpace: options.minSpace ?? 48,
+      slabChunkMax: options.slabChunkMax ??
+        Math.min(512 * 1024, options.maxItemSize ?? 1024 * 1024),
+      dumpEnabled: !options.disableDumping,
+      reqsPerEvent: options.reqsPerEvent ?? 20,
+      tls: options.tls
+        ? { certFile: options.tlsCertFile!, keyFile: options.tlsKeyFile! }
+        : undefined,
+      authFile: options.sasl ? options.authFile : undefined,
     };
     this.#context = new CommandContext({
       store: this.store,
@@ -108,7 +128,29 @@ export class Server {
       log: this.#log,
       shutdown: () => void this.close(),
       snapshotStats: this.snapshotter && (() => this.snapshotter!.stats),
+      detail: new PrefixStats({
+        delimiter: options.prefixDelimiter,
+        enabled: options.prefixDelimiter !== undefined,
+      }),
+      connections: () => [...this.#clients.values()].map((info) => info()),
     });
+    if (options.metricsPort !== undefined) {
+      try {
+        this.#metrics = new ServerMetrics({
+          hostname: addr.hostname,
+          port: options.metricsPort,
+          context: this.#context,
+        });
+      } catch (err) {
+        this.#listener.close();
+        this.#coarseClock?.close();
+        throw new Error(
+          `Cannot serve metrics on ${addr.hostname}:${options.metricsPort}: ${
+            (err as Error).message
+          }`,
+        );
+      }
+    }
     this.#limits = new ConnectionLimits({
       idleTimeoutMs: this.#settings.idleTimeout * 1000,
       frameTimeoutMs: (options.frameTimeout ?? 30) * 1000,
@@ -158,11 +200,20 @@ export class Server {
   static #parts(options: ServerOptions): ServerParts {
     const coarseClock = options.clock ? undefined : new CoarseClock();
     const clock = options.clock ?? coarseClock!.now;
+    const maxItemSize = options.maxItemSize ?? 1024 * 1024;
+    const slabChunkMax = options.slabChunkMax ?? Math.min(512 * 1024, maxItemSize);
+    const classes = new SlabClasses({
+      growthFactor: options.growthFactor,
+      minSpace: options.minSpace,
+      slabChunkMax,
+      maxItemSize,
+    });
     const store = new Store({
       memoryLimit: (options.memoryLimitMiB ?? 64) * 1024 * 1024,
-      maxItemSize: options.maxItemSize ?? 1024 * 1024,
+      maxItemSize,
       evict: !options.noEvict,
       clock,
+      slabStats: new SlabStats(classes),
     });
     return { store, lock: new RwLock(), clock, coarseClock };
   }
@@ -170,6 +221,11 @@ export class Server {
   /** The bound port (useful with port 0). */
   get port(): number {
     return (this.#listener.addr as Deno.NetAddr).port;
+  }
+
+  /** The port of the metrics endpoint (`metricsPort`), if there is one. */
+  get metricsPort(): number | undefined {
+    return this.#metrics?.port;
   }
 
   /** The bound address. */
@@ -195,6 +251,7 @@ export class Server {
 
   async #close(): Promise<void> {
     clearInterval(this.#sweeper);
+    const metricsClosed = this.#metrics?.close();
     this.#limits.close();
     try {
       this.#listener.close();
@@ -209,6 +266,7 @@ export class Server {
     clearTimeout(timer);
     for (const conn of this.#conns) closeQuietly(conn);
     await Promise.allSettled(this.#tasks);
+    await metricsClosed;
     // Nothing changes the store any more: the last snapshot.
     const snapshot = await this.snapshotter?.close();
     if (snapshot && this.#settings.verbose > 0) {
@@ -274,6 +332,14 @@ export class Server {
     const limited = this.#limits.add(() => closeQuietly(conn));
     const { duplex, stop } = this.#duplex(conn, limited);
     this.#stopReaders.add(stop);
+    this.#clients.set(id, () => ({
+      id,
+      addr: address(conn.remoteAddr),
+      listenAddr: address(conn.localAddr),
+      lastCommand: limited.lastCommand,
+      partial: limited.partialSince >= 0,
+    }));
+    let protocol: "binary" | "text" | undefined;
     const encoder = new FrameEncoder();
     try {
       await connReadable(duplex, { onRead: (n) => c.bytes_read += n })
@@ -281,12 +347,18 @@ export class Server {
           new FrameDecoder({
             maxItemSize: this.#settings.maxItemSize,
             onDecoded: limited.decoded,
+            onProtocol: (p) => {
+              protocol = p;
+              this.stats.protocols[p].current++;
+              this.stats.protocols[p].total++;
+            },
           }),
         )
         .pipeThrough(
           new Dispatcher(this.#context, this.lock, {
             maxPendingOutput: this.#maxPendingOutput,
             connectionId: id,
+            durations: this.#metrics?.durations,
           }),
         )
         .pipeThrough(encoder)
@@ -301,6 +373,8 @@ export class Server {
     } finally {
       limited.remove();
       this.#stopReaders.delete(stop);
+      this.#clients.delete(id);
+      if (protocol) this.stats.protocols[protocol].current--;
     }
     if (this.#settings.verbose > 1) this.#log(`<${id} connection closed.`);
   }
@@ -359,7 +433,13 @@ function listen(options: ServerOptions): Deno.Listener {
       key: Deno.readTextFileSync(options.tlsKeyFile),
     });
   }
-  return Deno.listen({ port, hostname, transport: "tcp" });
+  // memcached's default listen backlog (-b 1024), which `stats settings` reports.
+  return Deno.listen({ port, hostname, transport: "tcp", tcpBacklog: 1024 });
+}
+
+/** `tcp:HOST:PORT`, as memcached writes an address in `stats conns`. */
+function address(addr: Deno.Addr): string {
+  return addr.transport === "tcp" ? `tcp:${addr.hostname}:${addr.port}` : addr.transport;
 }
 
 function closeQuietly(conn: Deno.Conn): void {

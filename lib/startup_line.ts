@@ -11,6 +11,8 @@ export interface StartupFacts {
   port: number;
   /** With `-e`: how the restore went. */
   restored?: RestoreOutcome;
+  /** Port of the metrics endpoint, when there is one (`-o metrics_port`). */
+  metricsPort?: number;
 }
 
 /**
@@ -46,6 +48,13 @@ export function startupLine(facts: StartupFacts): string {
   ];
   if (options.noEvict) parts.push("-M (no evictions)");
   if (options.enableShutdown) parts.push("-A (shutdown command on)");
+  if (facts.metricsPort !== undefined) {
+    parts.push(
+      `metrics on http://${
+        hostPort(facts.hostname, facts.metricsPort)
+      }/metrics (no authentication)`,
+    );
+  }
   if (options.memoryFile !== undefined) parts.push(snapshotText(options, facts.restored));
   return parts.join("; ");
 }

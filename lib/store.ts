@@ -1,16 +1,20 @@
 import { bytesToString, isCSpace, readU32LE, writeU32LE } from "./bytes.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { U64_MAX } from "./constants.ts";
+import { itemSize } from "./item_size.ts";
+import { SlabClasses } from "./slab_classes.ts";
+import { SlabStats } from "./slab_stats.ts";
 import type { SnapshotItem } from "./snapshot/snapshot_store.ts";
 
 /** Expiry times up to this many seconds are relative; larger ones are Unix times. */
 export const REALTIME_MAXDELTA = 60 * 60 * 24 * 30;
 
-/** Bytes memcached charges per item beyond key and value (item header, CAS, terminators). */
-const ITEM_OVERHEAD = 48 + 8 + 1 + 2;
-
-/** An item is moved to the LRU tail at most once per this many seconds (memcached's rule). */
-const LRU_BUMP_INTERVAL = 60;
+/**
+ * A fetch moves an item to the LRU tail and renews its last-access time only
+ * when that time is more than this many seconds old (memcached's
+ * `ITEM_UPDATE_INTERVAL`).
+ */
+const ITEM_UPDATE_INTERVAL = 60;
 
 /** Size of a slab: the unit in which item memory is allocated. */
 const SLAB_SIZE = 1024 * 1024;
@@ -234,6 +238,11 @@ interface NewRecord {
   exptime: number;
   /** The fetched bit and meta marks it keeps from the version it replaces. @default {0} */
   carry?: number;
+  /**
+   * It stands for memcached rewriting the old item in place (an incr or decr
+   * whose digits fit): not a new item in `total_items`. @default {false}
+   */
+  inPlace?: boolean;
 }
 
 /** Options of a {@linkcode Store}. */
@@ -246,6 +255,11 @@ export interface StoreOptions {
   evict?: boolean;
   /** Time source. @default {systemClock} */
   clock?: Clock;
+  /**
+   * Per-slab-class counts, told of every item linked, unlinked, evicted and
+   * reclaimed. @default {memcached's default classes up to `maxItemSize`}
+   */
+  slabStats?: SlabStats;
 }
 
 /** Counters the store keeps, with memcached's stat names. */
@@ -290,6 +304,7 @@ export class Store {
   #memoryLimit: number;
   #maxItemSize: number;
   #evict: boolean;
+  #slabStats: SlabStats;
   #bytes = 0;
   #cas = 0;
   #flushAt = 0;
@@ -346,6 +361,8 @@ export class Store {
     this.#memoryLimit = options.memoryLimit ?? 64 * 1024 * 1024;
     this.#maxItemSize = options.maxItemSize ?? 1024 * 1024;
     this.#evict = options.evict ?? true;
+    this.#slabStats = options.slabStats ??
+      new SlabStats(new SlabClasses({ maxItemSize: this.#maxItemSize }));
     this.#started = this.now() - 2;
     this.#reset();
   }
@@ -384,6 +401,28 @@ export class Store {
   /** Counters with memcached's names. */
   get counters(): Readonly<StoreCounters> {
     return this.#counters;
+  }
+
+  /** Per-slab-class counts of the items held. */
+  get slabStats(): SlabStats {
+    return this.#slabStats;
+  }
+
+  /** Sets the counters to zero, as `stats reset` does (items stay). */
+  resetCounters(): void {
+    for (const name of Object.keys(this.#counters) as (keyof StoreCounters)[]) {
+      this.#counters[name] = 0;
+    }
+  }
+
+  /** Buckets of the hash table (`hash_power_level` is its log2). */
+  get hashBuckets(): number {
+    return this.#buckets.length;
+  }
+
+  /** Absolute time (store seconds) before which flushed items die; 0 when there is none. */
+  get flushedBefore(): number {
+    return this.#flushAt;
   }
 
   /** The last CAS value handed out. */
@@ -535,6 +574,7 @@ export class Store {
       flags: this.#meta[slot * STRIDE + FLAGS] >>> 0,
       exptime: this.#metaF[slot * F_STRIDE + EXPTIME],
       carry: inPlace ? this.#meta[slot * STRIDE + FETCHED] & (FETCHED_BIT | MARK_BITS) : 0,
+      inPlace,
     }, slot);
     if (result.status !== "stored") return { status: "no_memory" };
     return { status: "ok", value, item: result.item };
@@ -593,14 +633,34 @@ export class Store {
     return n;
   }
 
-  /** Iterates the live items, oldest first. */
-  *entries(): IterableIterator<[string, Item]> {
+  /** Iterates the live items, least recently used first (or, with `newestFirst`, last). */
+  *entries(newestFirst = false): IterableIterator<[string, Item]> {
     const now = this.now();
-    for (let slot = this.#head; slot !== NONE;) {
-      const next = this.#meta[slot * STRIDE + NEXT];
+    const step = newestFirst ? PREV : NEXT;
+    for (let slot = newestFirst ? this.#tail : this.#head; slot !== NONE;) {
+      const next = this.#meta[slot * STRIDE + step];
       if (!this.#dead(slot, now)) yield [this.#keyOf(slot), this.#item(slot)];
       slot = next;
     }
+  }
+
+  /**
+   * The last-access time of the least recently used item of each slab class
+   * that holds items, walking the LRU from its old end over at most `limit`
+   * items (classes not met by then are left out).
+   */
+  oldestTimes(limit: number): Map<number, number> {
+    const found = new Map<number, number>();
+    const stats = this.#slabStats;
+    let populated = 0;
+    for (let id = 1; id <= stats.classes.count; id++) if (stats.items(id) > 0) populated++;
+    let seen = 0;
+    for (let slot = this.#head; slot !== NONE && found.size < populated && seen < limit; seen++) {
+      const id = stats.classOf(this.#shapeOf(slot));
+      if (!found.has(id)) found.set(id, this.#metaF[slot * F_STRIDE + TIME]);
+      slot = this.#meta[slot * STRIDE + NEXT];
+    }
+    return found;
   }
 
   // --- snapshots (adapted by lib/snapshot/store_snapshot.ts) -------------
@@ -751,7 +811,7 @@ export class Store {
 
   #bump(slot: number): void {
     const now = this.#tick;
-    if (this.#metaF[slot * F_STRIDE + TIME] + LRU_BUMP_INTERVAL > now) return;
+    if (this.#metaF[slot * F_STRIDE + TIME] >= now - ITEM_UPDATE_INTERVAL) return;
     this.#metaF[slot * F_STRIDE + TIME] = now;
     this.#lruRemove(slot);
     this.#lruAppend(slot);
@@ -763,7 +823,10 @@ export class Store {
     const valueLength = value.length + (tail?.length ?? 0);
     const size = chargedSize(key.length, valueLength, flags);
     if (old !== NONE) this.#unlink(old);
-    if (!this.#makeRoom(size)) return { status: "no_memory" };
+    if (!this.#makeRoom(size)) {
+      this.#slabStats.outOfMemory({ keyLength: key.length, valueLength, flags });
+      return { status: "no_memory" };
+    }
     const record = RECORD_HEADER + key.length + valueLength;
     const slot = this.#allocSlot();
     const slabIndex = this.#reserve(record);
@@ -791,17 +854,16 @@ export class Store {
     this.#lruAppend(slot);
     this.#count++;
     this.#bytes += size;
-    this.#counters.total_items++;
+    this.#slabStats.linked({ keyLength: key.length, valueLength, flags });
+    if (!item.inPlace) this.#counters.total_items++;
     if (this.#count > this.#buckets.length) this.#rehash(this.#buckets.length * 2);
     return { status: "stored", item: this.#item(slot) };
   }
 
   #unlink(slot: number): void {
-    this.#bytes -= chargedSize(
-      this.#meta[slot * STRIDE + KEY_LENGTH],
-      this.#meta[slot * STRIDE + VALUE_LENGTH],
-      this.#meta[slot * STRIDE + FLAGS],
-    );
+    const shape = this.#shapeOf(slot);
+    this.#bytes -= itemSize(shape);
+    this.#slabStats.unlinked(shape);
     this.#count--;
     // Out of the hash chain.
     const bucket = this.#meta[slot * STRIDE + HASH] & this.#mask;
@@ -826,9 +888,20 @@ export class Store {
   }
 
   #reclaim(slot: number): void {
-    if (!(this.#meta[slot * STRIDE + FETCHED] & FETCHED_BIT)) this.#counters.expired_unfetched++;
+    const unfetched = !(this.#meta[slot * STRIDE + FETCHED] & FETCHED_BIT);
+    if (unfetched) this.#counters.expired_unfetched++;
     this.#counters.reclaimed++;
+    this.#slabStats.reclaimed(this.#shapeOf(slot), unfetched);
     this.#unlink(slot);
+  }
+
+  /** What an item's size and class depend on. */
+  #shapeOf(slot: number): { keyLength: number; valueLength: number; flags: number } {
+    return {
+      keyLength: this.#meta[slot * STRIDE + KEY_LENGTH],
+      valueLength: this.#meta[slot * STRIDE + VALUE_LENGTH],
+      flags: this.#meta[slot * STRIDE + FLAGS],
+    };
   }
 
   /** Frees memory for `size` more bytes, oldest first; false when it cannot. */
@@ -841,9 +914,13 @@ export class Store {
         this.#reclaim(slot);
       } else if (this.#evict) {
         this.#counters.evictions++;
-        if (!(this.#meta[slot * STRIDE + FETCHED] & FETCHED_BIT)) {
-          this.#counters.evicted_unfetched++;
-        }
+        const unfetched = !(this.#meta[slot * STRIDE + FETCHED] & FETCHED_BIT);
+        if (unfetched) this.#counters.evicted_unfetched++;
+        this.#slabStats.evicted(this.#shapeOf(slot), {
+          expires: this.#metaF[slot * F_STRIDE + EXPTIME] !== 0,
+          unfetched,
+          idle: now - this.#metaF[slot * F_STRIDE + TIME],
+        });
         this.#unlink(slot);
       } else {
         return false;
@@ -933,6 +1010,7 @@ export class Store {
     this.#head = NONE;
     this.#tail = NONE;
     this.#bytes = 0;
+    this.#slabStats.emptied();
     this.#growSlots(INITIAL_SLOTS); // shrinks after a flush
     this.#buckets = new Int32Array(INITIAL_SLOTS).fill(NONE);
     this.#mask = INITIAL_SLOTS - 1;
@@ -1064,9 +1142,9 @@ function grow<T extends Int32Array | Uint32Array | Uint16Array | Uint8Array | Fl
   return bigger;
 }
 
-/** memcached's size of an item: header, CAS, key, value, terminators, and 4 bytes of non-zero flags. */
+/** memcached's size of an item (`ITEM_ntotal`). */
 function chargedSize(keyLength: number, valueLength: number, flags: number): number {
-  return ITEM_OVERHEAD + keyLength + valueLength + (flags !== 0 ? 4 : 0);
+  return itemSize({ keyLength, valueLength, flags });
 }
 
 /** Parses a stored counter like memcached's `safe_strtoull`; undefined when not numeric. */

@@ -1,6 +1,7 @@
 import { EMPTY } from "../bytes.ts";
 import { arithmeticCommand } from "../commands/arithmetic_command.ts";
 import { authCommand } from "../commands/auth_command.ts";
+import { detailCommand } from "../commands/detail_command.ts";
 import { deleteCommand } from "../commands/delete_command.ts";
 import { flushCommand } from "../commands/flush_command.ts";
 import { getCommand } from "../commands/get_command.ts";
@@ -182,7 +183,11 @@ function get(call: Call): void {
   const withKey = op === Op.GETK || op === Op.GATK;
   const result = op === Op.GET || op === Op.GETK
     ? context.run(getCommand, { key: req.key })
-    : context.run(touchCommand, { key: req.key, exptime: (req.extras as TouchExtras).exptime });
+    : context.run(touchCommand, {
+      key: req.key,
+      exptime: (req.extras as TouchExtras).exptime,
+      detailGet: true,
+    });
   if (result.status === "miss") {
     if (call.quiet) return;
     if (!withKey) return error(call, Status.KEY_ENOENT);
@@ -224,6 +229,7 @@ function storeItem(call: Call): void {
     // A too-large SET drops the old value, even one carrying a CAS.
     unlinkIfTooLarge: op === Op.SET,
     countFailures: false,
+    detailSet: true,
   });
   switch (result.status) {
     case "stored":
@@ -310,10 +316,43 @@ function flush(call: Call): void {
   reply(call);
 }
 
+/**
+ * STAT, keyed as memcached's `process_bin_stat` reads the key: empty for the
+ * general stats; `reset`, `settings` and `detail on|off|dump` by prefix;
+ * `items`, `slabs` and `sizes` exactly; anything else (`conns` and
+ * `cachedump` too) is "Not found".
+ */
 function stat(call: Call): void {
-  const result = call.connection.context.run(statsCommand, { group: call.req.key });
-  if (result.status === "unknown") return error(call, Status.KEY_ENOENT);
-  for (const [name, value] of result.lines) {
+  const { context } = call.connection;
+  const key = call.req.key;
+  let lines: [string, string][];
+  if (key.startsWith("detail")) {
+    const rest = key.slice(6);
+    const action = rest.startsWith(" dump")
+      ? "dump"
+      : rest.startsWith(" on")
+      ? "on"
+      : rest.startsWith(" off")
+      ? "off"
+      : undefined;
+    if (action === undefined) return error(call, Status.KEY_ENOENT);
+    const { dump } = context.run(detailCommand, { action });
+    lines = dump === undefined ? [] : [["detailed", dump]];
+  } else {
+    const group = key === "" || key === "items" || key === "slabs" || key === "sizes"
+      ? key
+      : key.startsWith("reset")
+      ? "reset"
+      : key.startsWith("settings")
+      ? "settings"
+      : undefined;
+    const result = group === undefined ? undefined : context.run(statsCommand, { group });
+    if (result === undefined || result.status === "unknown") {
+      return error(call, Status.KEY_ENOENT);
+    }
+    lines = result.lines;
+  }
+  for (const [name, value] of lines) {
     const res = response(call, Status.OK, value);
     res.key = name;
     call.connection.reply(res);

@@ -1,4 +1,5 @@
 import type { Command } from "../command_context.ts";
+import { shapeOf } from "./shape_of.ts";
 import type { Item } from "../store.ts";
 
 /** Arguments of {@linkcode arithmeticCommand}. */
@@ -85,6 +86,10 @@ export const arithmeticCommand: Command<ArithmeticArgs, ArithmeticResult> = {
       case "ok":
         if (op === "incr") c.incr_hits++;
         else c.decr_hits++;
+        store.slabStats.countFor(
+          op === "incr" ? "incr_hits" : "decr_hits",
+          shapeOf(key, result.item!),
+        );
         return { status: "ok", value: result.value!, item: result.item!, created: false };
       case "not_found":
         break;

@@ -1,4 +1,5 @@
 import type { Command } from "../command_context.ts";
+import { shapeOf } from "./shape_of.ts";
 
 /** Arguments of {@linkcode deleteCommand}. */
 export interface DeleteArgs {
@@ -37,9 +38,15 @@ export const deleteCommand: Command<DeleteArgs, DeleteResult> = {
   name: "delete",
   access: "write",
   run(ctx, args) {
-    const status = ctx.store.delete(args.key, args.cas ?? 0);
-    if (status === "deleted") ctx.stats.c.delete_hits++;
-    else if (status === "not_found") ctx.stats.c.delete_misses++;
+    const { store } = ctx;
+    const { key } = args;
+    if (ctx.detail.enabled) ctx.detail.recordDelete(key);
+    const item = store.peek(key);
+    const status = item === undefined ? "not_found" : store.delete(key, args.cas ?? 0);
+    if (status === "deleted") {
+      ctx.stats.c.delete_hits++;
+      store.slabStats.countFor("delete_hits", shapeOf(key, item!));
+    } else if (status === "not_found") ctx.stats.c.delete_misses++;
     return RESULTS[status];
   },
 };

@@ -1,5 +1,6 @@
 import type { Command } from "../command_context.ts";
 import type { Item } from "../store.ts";
+import { shapeOf } from "./shape_of.ts";
 
 /** Arguments of {@linkcode getCommand}. */
 export interface GetArgs {
@@ -33,14 +34,17 @@ export const getCommand: Command<GetArgs, GetResult> = {
   name: "get",
   access: "read",
   run(ctx, args) {
-    const item = ctx.store.get(args.key);
+    const { key } = args;
+    const item = ctx.store.get(key);
     const c = ctx.stats.c;
     c.cmd_get++;
+    if (ctx.detail.enabled) ctx.detail.recordGet(key, item !== undefined);
     if (item === undefined) {
       c.get_misses++;
       return MISS;
     }
     c.get_hits++;
+    ctx.store.slabStats.countFor("get_hits", shapeOf(key, item));
     return { status: "hit", item };
   },
 };

@@ -1,4 +1,5 @@
 import type { Command } from "../command_context.ts";
+import { shapeOf } from "./shape_of.ts";
 
 /** Arguments of {@linkcode metaDeleteCommand} (meta `md`). */
 export interface MetaDeleteArgs {
@@ -61,6 +62,7 @@ export const metaDeleteCommand: Command<MetaDeleteArgs, MetaDeleteResult> = {
       store.renewCas(item);
     } else {
       c.delete_hits++;
+      store.slabStats.countFor("delete_hits", shapeOf(args.key, item));
       store.delete(args.key);
     }
     return RESULTS.deleted;

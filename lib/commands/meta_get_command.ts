@@ -2,6 +2,7 @@ import type { Command } from "../command_context.ts";
 import { EMPTY } from "../bytes.ts";
 import type { Item } from "../store.ts";
 import type { MetaFlags } from "./meta_flags.ts";
+import { shapeOf } from "./shape_of.ts";
 
 /** What `mg` found, for the protocol to spell. */
 export interface MetaGetHit {
@@ -124,6 +125,7 @@ export const metaGetCommand: Command<MetaFlags, MetaGetResult> = {
       c.cmd_get++;
       c.get_hits++;
     }
+    store.slabStats.countFor(ttlSet ? "touch_hits" : "get_hits", shapeOf(key, item));
     return hit;
   },
 };

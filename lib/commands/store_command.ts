@@ -1,5 +1,6 @@
 import type { Command, CommandContext } from "../command_context.ts";
 import type { Item, StoreMode, StoreResult, StoreStatus } from "../store.ts";
+import { shapeOf } from "./shape_of.ts";
 
 /** Arguments of {@linkcode storeCommand}. */
 export interface StoreArgs {
@@ -36,6 +37,11 @@ export interface StoreArgs {
   invalidate?: boolean;
   /** Meta `ms` with `b`: the stored item is shown with its key in base64. */
   binaryKey?: boolean;
+  /**
+   * Counts as a set in `stats detail`, stored or not, as memcached's text
+   * and binary storage commands do (its meta `ms` does not). @default {false}
+   */
+  detailSet?: boolean;
 }
 
 /** How a storage command ends; `item` is the new item when stored. */
@@ -76,6 +82,7 @@ export const storeCommand: Command<StoreArgs, StoreCommandResult> = {
     const c = ctx.stats.c;
     const { mode, key, value } = args;
     const countFailures = args.countFailures ?? true;
+    if (args.detailSet && ctx.detail.enabled) ctx.detail.recordSet(key);
     if (
       value === undefined ||
       store.itemSize({ key, valueLength: value.length, flags: args.flags }) > store.maxItemSize
@@ -85,20 +92,34 @@ export const storeCommand: Command<StoreArgs, StoreCommandResult> = {
       return TOO_LARGE;
     }
     c.cmd_set++;
+    const slabs = store.slabStats;
+    slabs.countFor("cmd_set", {
+      keyLength: key.length,
+      valueLength: value.length,
+      flags: args.flags,
+    });
     if (args.badChunk) return BAD_CHUNK;
+    // CAS hits and mismatches count in the class of the item they were checked against.
+    const old = mode === "cas" ? store.peek(key) : undefined;
     const result = mode === "cas" && args.invalidate
       ? storeInvalidating(ctx, { ...args, value })
       : store.store({ mode, key, value, flags: args.flags, exptime: args.exptime, cas: args.cas });
     switch (result.status) {
       case "stored":
-        if (mode === "cas") c.cas_hits++;
+        if (mode === "cas") {
+          c.cas_hits++;
+          if (old) slabs.countFor("cas_hits", shapeOf(key, old));
+        }
         // Append and prepend build a fresh item, which does not keep the binary-key mark.
         if (args.binaryKey && mode !== "append" && mode !== "prepend") {
           result.item!.binaryKey = true;
         }
         break;
       case "exists":
-        if (mode === "cas") c.cas_badval++;
+        if (mode === "cas") {
+          c.cas_badval++;
+          if (old) slabs.countFor("cas_badval", shapeOf(key, old));
+        }
         break;
       case "not_found":
         if (mode === "cas") c.cas_misses++;

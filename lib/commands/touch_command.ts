@@ -1,11 +1,17 @@
 import type { Command } from "../command_context.ts";
 import type { Item } from "../store.ts";
+import { shapeOf } from "./shape_of.ts";
 
 /** Arguments of {@linkcode touchCommand}. */
 export interface TouchArgs {
   key: string;
   /** The new protocol expiry (0 never, up to 30 days relative, else Unix time). */
   exptime: number;
+  /**
+   * Counts as a get in `stats detail`, as memcached's `gat` and binary
+   * TOUCH/GAT do (its text `touch` does not). @default {false}
+   */
+  detailGet?: boolean;
 }
 
 /** How a touch ends: the touched item, or a miss. */
@@ -34,14 +40,17 @@ export const touchCommand: Command<TouchArgs, TouchResult> = {
   name: "touch",
   access: "write",
   run(ctx, args) {
-    const item = ctx.store.touch(args.key, args.exptime);
+    const { key } = args;
+    const item = ctx.store.touch(key, args.exptime);
     const c = ctx.stats.c;
     c.cmd_touch++;
+    if (args.detailGet && ctx.detail.enabled) ctx.detail.recordGet(key, item !== undefined);
     if (item === undefined) {
       c.touch_misses++;
       return MISS;
     }
     c.touch_hits++;
+    ctx.store.slabStats.countFor("touch_hits", shapeOf(key, item));
     return { status: "hit", item };
   },
 };

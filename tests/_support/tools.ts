@@ -30,6 +30,8 @@ export const PYMEMCACHE: Tool = {
   probe: ["/usr/bin/python3", "-c", "import pymemcache"],
 };
 export const OPENSSL: Tool = { command: "openssl", pkg: "openssl" };
+export const PROMTOOL: Tool = { command: "promtool", pkg: "prometheus" };
+export const PROMETHEUS: Tool = { command: "prometheus", pkg: "prometheus" };
 /** util-linux's `script`, for running a command under a pseudo terminal. */
 export const SCRIPT: Tool = { command: "script", pkg: "bsdutils" };
 /** twemproxy; Debian installs it in /usr/sbin, often not on a user's PATH. */
