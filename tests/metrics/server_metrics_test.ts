@@ -165,3 +165,43 @@ testWithTools("A real Prometheus scraping the server sees its items, hits and mi
     await server.close();
   }
 });
+
+testWithTools("With -e the metrics page reports the snapshots, and still passes promtool", [
+  PROMTOOL,
+], async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mbserver-metrics-snapshot-" });
+  let now = 1_700_000_000_000;
+  const options = { port: 0, metricsPort: 0, memoryFile: `${dir}/cache`, clock: () => now };
+  try {
+    const first = await startServer(options);
+    await traffic(first.port);
+    await first.close(); // writes the snapshot
+    const server = await startServer(options);
+    try {
+      now += 5000;
+      const report = await server.snapshotter!.snapshot();
+      const page = await scrape(server.metricsPort!);
+      assert.deepEqual(await promtoolCheck(page), { ok: true, output: "" });
+      const s = samples(page);
+      assert.equal(s.get("mbserver_snapshot_in_progress"), "0");
+      assert.equal(s.get("mbserver_snapshot_last_items"), "3");
+      assert.equal(s.get("mbserver_snapshot_last_size_bytes"), String(report!.bytes));
+      assert.equal(s.get("mbserver_snapshot_last_success_timestamp_seconds"), "1700000005");
+      assert.match(s.get("mbserver_snapshot_last_duration_seconds")!, /^\d+(\.\d+)?(e-\d+)?$/);
+      assert.equal(s.get("mbserver_snapshot_failures_total"), "0");
+    } finally {
+      await server.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Without -e the metrics page has no snapshot figures", async () => {
+  const server = await startServer({ port: 0, metricsPort: 0 });
+  try {
+    assert.doesNotMatch(await scrape(server.metricsPort!), /mbserver_snapshot/);
+  } finally {
+    await server.close();
+  }
+});
