@@ -1,16 +1,14 @@
 /**
- * The whole per-connection pipeline without a socket: connReadable →
- * FrameDecoder → Dispatcher → FrameEncoder → connWritable over an in-memory
+ * The whole per-connection pipeline without a socket: a Connection (reads
+ * → FrameDecoder → Dispatcher → FrameEncoder → writes) over an in-memory
  * duplex. Measures the JavaScript and stream cost per request, the part of
  * the server's CPU time that is ours rather than the kernel's.
  *
  * @module
  */
-import type { CommandContext } from "../lib/command_context.ts";
-import { connReadable, connWritable, type Duplex } from "../lib/conn_streams.ts";
-import { Dispatcher } from "../lib/dispatcher.ts";
-import { FrameDecoder } from "../lib/frame_decoder.ts";
-import { FrameEncoder } from "../lib/frame_encoder.ts";
+import type { Duplex } from "../lib/conn_streams.ts";
+import { Connection, type ConnectionShared } from "../lib/connection.ts";
+import { ConnectionLimits } from "../lib/connection_limits.ts";
 import { RwLock } from "../lib/rw_lock.ts";
 import { Stats } from "../lib/stats.ts";
 import { Store } from "../lib/store.ts";
@@ -31,7 +29,7 @@ function binaryFrame(opcode: number, k: string): Uint8Array {
 
 const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 
-function context(): CommandContext {
+function shared(): ConnectionShared {
   const store = new Store({ memoryLimit: 256 * 1024 * 1024 });
   const value = new Uint8Array(1024).fill(0x61);
   for (let i = 0; i < KEYS; i++) store.store("set", key(i), value, 0, 0);
@@ -44,6 +42,7 @@ function context(): CommandContext {
       credentials: new Map(),
       enableShutdown: false,
       maxConnections: 1024,
+      listenBacklog: 1024,
       maxItemSize: 1024 * 1024,
       idleTimeout: 0,
       evict: true,
@@ -51,10 +50,12 @@ function context(): CommandContext {
       port: 0,
       hostname: "127.0.0.1",
     },
-    session: { id: 1, authenticated: false, saslStarted: false },
+    lock: new RwLock(),
+    limits: new ConnectionLimits({ frameTimeoutMs: 0 }),
+    maxPendingOutput: 1024 * 1024,
     log: () => {},
     shutdown: () => {},
-  } as CommandContext;
+  };
 }
 
 /** A duplex whose reads return `reads` in turn, then end; writes are counted. */
@@ -79,21 +80,16 @@ function fakeConn(reads: Uint8Array[]): Duplex & { written: number } {
       conn.written += p.length;
       return Promise.resolve(p.length);
     },
+    close() {},
   };
   return conn;
 }
 
-const ctx = context();
-const lock = new RwLock();
+const server = shared();
 
 async function run(reads: Uint8Array[]): Promise<void> {
   const conn = fakeConn(reads);
-  const encoder = new FrameEncoder();
-  await connReadable(conn)
-    .pipeThrough(new FrameDecoder())
-    .pipeThrough(new Dispatcher(ctx, lock))
-    .pipeThrough(encoder)
-    .pipeTo(connWritable(conn, { onWritten: (chunk) => encoder.recycle(chunk) }));
+  await new Connection(conn, server, 1).done;
   if (conn.written === 0) throw new Error("Pipeline wrote nothing");
 }
 

@@ -19,6 +19,8 @@ export interface CommandSettings {
   credentials: Map<string, string>;
   enableShutdown: boolean;
   maxConnections: number;
+  /** The listen queue asked of the kernel (`-b`; the kernel caps it at `somaxconn`). */
+  listenBacklog: number;
   maxItemSize: number;
   idleTimeout: number;
   evict: boolean;

@@ -19,12 +19,20 @@ export interface FrameDecoderOptions {
   maxItemSize?: number;
   /** Called after each chunk with the requests it completed and the bytes held for more. */
   onDecoded?: (requests: number, buffered: number) => void;
+  /**
+   * Go on with this parser (protocol chosen, maybe a request half read) from
+   * an earlier decoder of the same connection, instead of sniffing the first byte.
+   */
+  parser?: Parser;
 }
 
 /**
  * Turns a connection's bytes into batches of requests: every request a chunk
  * completes, in one array. The first byte picks the protocol for the whole
- * connection: 0x80 binary, anything else text and meta.
+ * connection: 0x80 binary, anything else text and meta. A connection that
+ * builds a new decoder after a pause hands over the old one's
+ * {@linkcode FrameDecoder.parser}, so neither the protocol nor a request half
+ * read is lost.
  *
  * @example Usage
  * ```ts
@@ -42,14 +50,16 @@ export interface FrameDecoderOptions {
  * ```
  */
 export class FrameDecoder extends TransformStream<Uint8Array, Request[]> {
+  #state: { parser: Parser | undefined };
+
   constructor(options: FrameDecoderOptions = {}) {
     const maxItemSize = options.maxItemSize ?? 1024 * 1024;
     const onDecoded = options.onDecoded;
-    let parser: Parser | undefined;
+    const state = { parser: options.parser };
     super({
       transform(chunk, controller) {
         if (chunk.length === 0) return;
-        parser ??= chunk[0] === REQUEST_MAGIC
+        const parser = state.parser ??= chunk[0] === REQUEST_MAGIC
           ? new BinaryParser({ maxBodyLength: maxItemSize + 64 * 1024 })
           : new TextParser({ maxItemSize });
         if (parser.closed) return;
@@ -59,5 +69,11 @@ export class FrameDecoder extends TransformStream<Uint8Array, Request[]> {
         if (out.length > 0) controller.enqueue(out);
       },
     });
+    this.#state = state;
+  }
+
+  /** The parser the first byte chose (or the one handed over); undefined before any byte. */
+  get parser(): Parser | undefined {
+    return this.#state.parser;
   }
 }

@@ -1,12 +1,11 @@
-import { CoarseClock } from "./coarse_clock.ts";
+import { AcceptLoop } from "./accept_loop.ts";
 import { AuthFile } from "./auth_file.ts";
-import type { CommandContext, CommandSettings, Session } from "./command_context.ts";
+import { CoarseClock } from "./coarse_clock.ts";
+import type { CommandSettings } from "./command_context.ts";
 import { type ServerOptions, VERSION } from "./config.ts";
-import { ConnectionLimits, type LimitedConnection } from "./connection_limits.ts";
-import { connReadable, connWritable, type Duplex, isDisconnect } from "./conn_streams.ts";
-import { Dispatcher } from "./dispatcher.ts";
-import { FrameDecoder } from "./frame_decoder.ts";
-import { FrameEncoder } from "./frame_encoder.ts";
+import { Connection, type ConnectionShared } from "./connection.ts";
+import { ConnectionLimits } from "./connection_limits.ts";
+import { ConnectionSet } from "./connection_set.ts";
 import { RwLock } from "./rw_lock.ts";
 import { Stats } from "./stats.ts";
 import { Store } from "./store.ts";
@@ -40,22 +39,20 @@ export class Server {
   readonly lock: RwLock = new RwLock();
   #listener: Deno.Listener;
   #settings: CommandSettings;
-  #log: (line: string) => void;
-  #conns = new Set<Deno.Conn>();
-  #tasks = new Set<Promise<void>>();
+  #shared: ConnectionShared;
+  #connections: ConnectionSet;
+  /** Refusals still writing their one line. */
+  #refusals = new Set<Promise<void>>();
   #nextId = 1;
   #sweeper: ReturnType<typeof setInterval>;
   #coarseClock: CoarseClock | undefined;
   #closing: Promise<void> | undefined;
-  #accepting: Promise<void>;
+  #accepting: AcceptLoop;
   #limits: ConnectionLimits;
-  #maxPendingOutput: number;
   #graceMs: number;
-  /** One per live connection: ends its reads (graceful shutdown). */
-  #stopReaders = new Set<() => void>();
 
   constructor(options: ServerOptions = {}) {
-    this.#log = options.log ?? ((line) => console.error(line));
+    const log = options.log ?? ((line) => console.error(line));
     this.#coarseClock = options.clock ? undefined : new CoarseClock();
     const clock = options.clock ?? this.#coarseClock!.now;
     this.store = new Store({
@@ -75,6 +72,7 @@ export class Server {
         : AuthFile.read(options.authFile).credentials,
       enableShutdown: options.enableShutdown ?? false,
       maxConnections: options.maxConnections ?? 1024,
+      listenBacklog: options.listenBacklog ?? 1024,
       maxItemSize: options.maxItemSize ?? 1024 * 1024,
       idleTimeout: options.idleTimeout ?? 0,
       evict: !options.noEvict,
@@ -89,14 +87,34 @@ export class Server {
       checkIntervalMs: options.timeoutCheckIntervalMs,
       onIdleKick: () => this.stats.c.idle_kicks++,
       onFrameTimeout: () => {
-        if (this.#settings.verbose > 0) this.#log("closing a connection stuck in a partial frame");
+        if (this.#settings.verbose > 0) log("closing a connection stuck in a partial frame");
       },
     });
-    this.#maxPendingOutput = options.maxPendingOutput ?? 1024 * 1024;
+    this.#shared = {
+      store: this.store,
+      stats: this.stats,
+      settings: this.#settings,
+      lock: this.lock,
+      limits: this.#limits,
+      maxPendingOutput: options.maxPendingOutput ?? 1024 * 1024,
+      log,
+      shutdown: () => void this.close(),
+    };
     this.#graceMs = options.shutdownGraceMs ?? 3000;
     this.#sweeper = setInterval(() => this.store.sweep(10_000), SWEEP_INTERVAL_MS);
     Deno.unrefTimer(this.#sweeper as unknown as number);
-    this.#accepting = this.#acceptLoop();
+    this.#connections = new ConnectionSet({
+      idleCheckMs: options.idleCheckIntervalMs,
+      onClosed: () => {
+        this.stats.c.curr_connections--;
+        this.#accepting.resume();
+      },
+    });
+    this.#accepting = new AcceptLoop(this.#listener, {
+      onConn: (conn) => this.#admit(conn),
+      stats: this.stats.c,
+      log,
+    });
   }
 
   /** The bound port (useful with port 0). */
@@ -111,7 +129,7 @@ export class Server {
 
   /** Resolves when the server has closed. */
   get finished(): Promise<void> {
-    return this.#accepting.then(() => this.#closing);
+    return this.#accepting.done.then(() => this.#closing);
   }
 
   /**
@@ -129,33 +147,17 @@ export class Server {
     clearInterval(this.#sweeper);
     this.#coarseClock?.close();
     this.#limits.close();
-    try {
-      this.#listener.close();
-    } catch {
-      // already closed
-    }
-    await this.#accepting;
-    for (const stop of this.#stopReaders) stop();
+    this.#accepting.close();
+    await this.#accepting.done;
+    this.#connections.stopAll();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<void>((resolve) => timer = setTimeout(resolve, this.#graceMs));
-    await Promise.race([Promise.allSettled(this.#tasks), grace]);
+    await Promise.race([this.#connections.settled(), grace]);
     clearTimeout(timer);
-    for (const conn of this.#conns) closeQuietly(conn);
-    await Promise.allSettled(this.#tasks);
-  }
-
-  async #acceptLoop(): Promise<void> {
-    while (true) {
-      let conn: Deno.Conn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (err) {
-        if (this.#closing || isDisconnect(err)) return;
-        this.#log(`accept failed: ${(err as Error).message}`);
-        continue;
-      }
-      this.#admit(conn);
-    }
+    this.#connections.closeAll();
+    await this.#connections.settled();
+    await Promise.all(this.#refusals);
+    this.#connections.close();
   }
 
   #admit(conn: Deno.Conn): void {
@@ -164,119 +166,27 @@ export class Server {
       closeQuietly(conn);
       return;
     }
-    if (this.#conns.size >= this.#settings.maxConnections) {
+    if (this.#connections.size >= this.#settings.maxConnections) {
       c.rejected_connections++;
-      const task = conn.write(TOO_MANY).catch(() => 0).then(() => closeQuietly(conn));
-      this.#track(task);
+      const refusal = conn.write(TOO_MANY).then(() => {}, () => {}).finally(() => {
+        closeQuietly(conn);
+        this.#refusals.delete(refusal);
+      });
+      this.#refusals.add(refusal);
       return;
     }
-    this.#conns.add(conn);
+    if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
     c.curr_connections++;
     c.total_connections++;
     c.connection_structures = Math.max(c.connection_structures, c.curr_connections);
-    this.#track(
-      this.#serve(conn).finally(() => {
-        this.#conns.delete(conn);
-        c.curr_connections--;
-        closeQuietly(conn);
-      }),
-    );
-  }
-
-  #track(task: Promise<unknown>): void {
-    const done = task.then(() => {}, () => {}).finally(() => this.#tasks.delete(done));
-    this.#tasks.add(done);
-  }
-
-  async #serve(conn: Deno.Conn): Promise<void> {
-    if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
-    const session: Session = { id: this.#nextId++, authenticated: false, saslStarted: false };
-    const ctx: CommandContext = {
-      store: this.store,
-      stats: this.stats,
-      settings: this.#settings,
-      session,
-      log: this.#log,
-      shutdown: () => void this.close(),
-    };
-    const c = this.stats.c;
-    if (this.#settings.verbose > 1) {
-      this.#log(`<${session.id} new auto-negotiating client connection`);
-    }
-    const limited = this.#limits.add(() => closeQuietly(conn));
-    const { duplex, stop } = this.#duplex(conn, limited);
-    this.#stopReaders.add(stop);
-    const encoder = new FrameEncoder();
-    try {
-      await connReadable(duplex, { onRead: (n) => c.bytes_read += n })
-        .pipeThrough(
-          new FrameDecoder({
-            maxItemSize: this.#settings.maxItemSize,
-            onDecoded: limited.decoded,
-          }),
-        )
-        .pipeThrough(
-          new Dispatcher(ctx, this.lock, { maxPendingOutput: this.#maxPendingOutput }),
-        )
-        .pipeThrough(encoder)
-        .pipeTo(connWritable(duplex, {
-          onWrite: (n) => c.bytes_written += n,
-          onWritten: (chunk) => encoder.recycle(chunk),
-        }));
-    } catch (err) {
-      if (!isDisconnect(err) && this.#settings.verbose > 0) {
-        this.#log(`connection ${session.id} failed: ${(err as Error).message}`);
-      }
-    } finally {
-      limited.remove();
-      this.#stopReaders.delete(stop);
-    }
-    if (this.#settings.verbose > 1) this.#log(`<${session.id} connection closed.`);
-  }
-
-  /**
-   * The connection as the streams see it, and a `stop()` that ends its reads
-   * (the pending one resolves as end of stream) while writes go on.
-   */
-  #duplex(conn: Deno.Conn, limited: LimitedConnection): { duplex: Duplex; stop: () => void } {
-    let stopped = false;
-    let pending: ((n: null) => void) | undefined;
-    const stop = () => {
-      stopped = true;
-      pending?.(null);
-      pending = undefined;
-    };
-    const duplex: Duplex = {
-      read(p) {
-        if (stopped) return Promise.resolve(null);
-        // After a stop the read is abandoned; it settles once the connection closes.
-        return new Promise((resolve, reject) => {
-          pending = resolve;
-          conn.read(p).then((n) => {
-            if (pending === resolve) pending = undefined;
-            resolve(n);
-          }, (err) => {
-            if (pending === resolve) pending = undefined;
-            reject(err);
-          });
-        });
-      },
-      async write(p) {
-        limited.writing(true);
-        try {
-          return await conn.write(p);
-        } finally {
-          limited.writing(false);
-        }
-      },
-    };
-    return { duplex, stop };
+    this.#connections.add(new Connection(conn, this.#shared, this.#nextId++));
   }
 }
 
 function listen(options: ServerOptions): Deno.Listener {
   const port = options.port ?? 11211;
   const hostname = options.hostname ?? "127.0.0.1";
+  const tcpBacklog = options.listenBacklog ?? 1024;
   if (options.tls) {
     if (!options.tlsCertFile || !options.tlsKeyFile) {
       throw new Error("Cannot serve TLS: both tlsCertFile and tlsKeyFile are needed");
@@ -286,9 +196,10 @@ function listen(options: ServerOptions): Deno.Listener {
       hostname,
       cert: Deno.readTextFileSync(options.tlsCertFile),
       key: Deno.readTextFileSync(options.tlsKeyFile),
+      tcpBacklog,
     });
   }
-  return Deno.listen({ port, hostname, transport: "tcp" });
+  return Deno.listen({ port, hostname, transport: "tcp", tcpBacklog });
 }
 
 function closeQuietly(conn: Deno.Conn): void {

@@ -1,0 +1,251 @@
+import type { CommandContext, CommandSettings } from "./command_context.ts";
+import { connWritable, type Duplex, isDisconnect } from "./conn_streams.ts";
+import type { ConnectionLimits, LimitedConnection } from "./connection_limits.ts";
+import { Dispatcher } from "./dispatcher.ts";
+import { FrameDecoder, type Parser } from "./frame_decoder.ts";
+import { FrameEncoder } from "./frame_encoder.ts";
+import { ReadArena } from "./read_arena.ts";
+import type { RwLock } from "./rw_lock.ts";
+import type { Stats } from "./stats.ts";
+import type { Store } from "./store.ts";
+
+/** What every connection of a server shares: one object for all of them. */
+export interface ConnectionShared {
+  store: Store;
+  stats: Stats;
+  settings: CommandSettings;
+  lock: RwLock;
+  limits: ConnectionLimits;
+  /** Bytes of replies one connection may have pending (see `DispatcherOptions`). */
+  maxPendingOutput: number;
+  log(line: string): void;
+  /** Stops the server (text `shutdown`, when enabled). */
+  shutdown(): void;
+}
+
+type Source = ReadableStreamDefaultController<Uint8Array>;
+
+/**
+ * One client connection, from accept to close. Every request goes through
+ * a FrameDecoder → Dispatcher → FrameEncoder pipeline, but a connection only
+ * has one while it has something to do: the pipeline is built when bytes
+ * arrive and let go once the connection has waited for its next request
+ * through a whole {@linkcode Connection.releaseIfIdle} period, so thousands
+ * of idle connections cost little more than their pending read. A busy
+ * connection keeps its pipeline and pays nothing per request for this.
+ *
+ * The read pending when the pipeline is let go is not lost: its bytes start
+ * the next pipeline. The parser (protocol and any request half read) is
+ * handed from one pipeline to the next.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const connection = new Connection(conn, shared, 1);
+ * setInterval(() => connection.releaseIfIdle(), 1000);
+ * await connection.done;
+ * ```
+ */
+export class Connection {
+  /** Settles once the connection has closed. */
+  readonly done: Promise<void>;
+  #io: Duplex;
+  #shared: ConnectionShared;
+  #ctx: CommandContext;
+  #limited: LimitedConnection;
+  #arena = new ReadArena();
+  #parser: Parser | undefined;
+  /** The live pipeline's source, while there is one. */
+  #source: Source | undefined;
+  /** The pipeline's pending read; the next pipeline's first bytes if the pipeline is let go. */
+  #inflight: Promise<Uint8Array | null> | undefined;
+  /** A pipeline read completed since the last idle check. */
+  #fresh = false;
+  /** Counts pipelines let go: a read of an earlier pipeline no longer feeds it. */
+  #generation = 0;
+  #ended = false;
+  #stopped = false;
+  #wake: ((chunk: null) => void) | undefined;
+
+  constructor(io: Duplex, shared: ConnectionShared, id: number) {
+    this.#io = io;
+    this.#shared = shared;
+    this.#ctx = {
+      store: shared.store,
+      stats: shared.stats,
+      settings: shared.settings,
+      session: { id, authenticated: false, saslStarted: false },
+      log: shared.log,
+      shutdown: shared.shutdown,
+    };
+    this.#limited = shared.limits.add(() => this.close());
+    this.done = this.#serve();
+  }
+
+  /**
+   * Lets the pipeline go if the connection has been waiting for bytes since
+   * the previous call; call it periodically. Returns whether it did.
+   */
+  releaseIfIdle(): boolean {
+    if (this.#source === undefined || this.#inflight === undefined) return false;
+    if (this.#fresh) {
+      this.#fresh = false;
+      return false;
+    }
+    this.#endSource();
+    return true;
+  }
+
+  /** Stops reading requests; those already read are answered, then the connection closes. */
+  stop(): void {
+    this.#stopped = true;
+    this.#endSource();
+    this.#wake?.(null);
+  }
+
+  /** Closes the connection at once. */
+  close(): void {
+    try {
+      this.#io.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  async #serve(): Promise<void> {
+    const { settings, log } = this.#shared;
+    const id = this.#ctx.session.id;
+    if (settings.verbose > 1) log(`<${id} new auto-negotiating client connection`);
+    try {
+      while (!this.#stopped) {
+        const chunk = await this.#idleRead();
+        if (chunk === null || await this.#pipeline(chunk)) break;
+      }
+    } catch (err) {
+      if (!isDisconnect(err) && settings.verbose > 0) {
+        log(`connection ${id} failed: ${(err as Error).message}`);
+      }
+    } finally {
+      this.#limited.remove();
+      this.close();
+    }
+    if (settings.verbose > 1) log(`<${id} connection closed.`);
+  }
+
+  /** The next bytes while no pipeline runs; null at the end (or on stop). */
+  #idleRead(): Promise<Uint8Array | null> {
+    const read = this.#inflight ?? this.#read();
+    this.#inflight = undefined;
+    return new Promise((resolve, reject) => {
+      this.#wake = resolve;
+      read.then(resolve, reject);
+    }).finally(() => this.#wake = undefined) as Promise<Uint8Array | null>;
+  }
+
+  /** Runs one pipeline from `first` until it is let go (false) or the connection ends (true). */
+  async #pipeline(first: Uint8Array): Promise<boolean> {
+    const shared = this.#shared;
+    const stats = shared.stats.c;
+    const generation = this.#generation;
+    const decoder = new FrameDecoder({
+      maxItemSize: shared.settings.maxItemSize,
+      onDecoded: this.#limited.decoded,
+      parser: this.#parser,
+    });
+    const encoder = new FrameEncoder();
+    const source = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        this.#source = controller;
+        this.#fresh = true;
+        controller.enqueue(first);
+      },
+      pull: () => this.#pull(generation),
+      cancel: () => {
+        this.#ended = true;
+      },
+    }, { highWaterMark: 0 });
+    try {
+      await source
+        .pipeThrough(decoder)
+        .pipeThrough(
+          new Dispatcher(this.#ctx, shared.lock, { maxPendingOutput: shared.maxPendingOutput }),
+        )
+        .pipeThrough(encoder)
+        .pipeTo(connWritable({ write: (p) => this.#write(p) }, {
+          onWrite: (n) => stats.bytes_written += n,
+          onWritten: (chunk) => encoder.recycle(chunk),
+        }));
+    } catch (err) {
+      this.#ended = true;
+      if (!isDisconnect(err) && shared.settings.verbose > 0) {
+        shared.log(`connection ${this.#ctx.session.id} failed: ${(err as Error).message}`);
+      }
+    } finally {
+      this.#source = undefined;
+      this.#parser = decoder.parser;
+    }
+    return this.#ended || encoder.closeRequested;
+  }
+
+  /**
+   * Starts one read for the pipeline and returns at once: the stream waits
+   * for the chunk, and a pipeline let go meanwhile is not held by the read.
+   */
+  #pull(generation: number): void {
+    if (this.#inflight !== undefined) return;
+    const read = this.#read();
+    this.#inflight = read;
+    read.then(
+      (chunk) => this.#deliver(chunk, generation),
+      (err) => {
+        if (generation === this.#generation) this.#source?.error(err);
+      },
+    );
+  }
+
+  #deliver(chunk: Uint8Array | null, generation: number): void {
+    if (generation !== this.#generation) return; // let go: the bytes start the next pipeline
+    this.#inflight = undefined;
+    this.#fresh = true;
+    const source = this.#source!;
+    if (chunk === null) {
+      this.#ended = true;
+      source.close();
+    } else {
+      source.enqueue(chunk);
+    }
+  }
+
+  #read(): Promise<Uint8Array | null> {
+    const arena = this.#arena;
+    return this.#io.read(arena.window()).then((n) => {
+      if (n === null) return null;
+      this.#shared.stats.c.bytes_read += n;
+      return arena.commit(n);
+    }, (err) => {
+      if (isDisconnect(err)) return null;
+      throw err;
+    });
+  }
+
+  async #write(p: Uint8Array): Promise<number> {
+    this.#limited.writing(true);
+    try {
+      return await this.#io.write(p);
+    } finally {
+      this.#limited.writing(false);
+    }
+  }
+
+  /** Ends the live pipeline's input; what it has read is still answered. */
+  #endSource(): void {
+    const source = this.#source;
+    if (source === undefined) return;
+    this.#source = undefined;
+    this.#generation++;
+    try {
+      source.close();
+    } catch {
+      // already closed or errored
+    }
+  }
+}
