@@ -20,6 +20,9 @@ export interface AcceptLoopOptions {
   now?: () => number;
 }
 
+/** One episode, for the log: pauses this close together are one. */
+const EPISODE_MS = 10_000;
+
 /** Accept errors that mean "no descriptor (or kernel memory) for a new socket now". */
 const EXHAUSTED = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
 
@@ -27,11 +30,13 @@ const EXHAUSTED = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
  * Accepts connections until its listener closes. When the process or the
  * system runs out of file descriptors, accepting would fail at once again
  * and again (the connection waits in the kernel's queue), so the loop stops
- * accepting, as memcached disables its listener: it logs one line, counts
- * the episode in `listen_disabled_num`, and tries again after a pause
- * (10 ms, doubling up to 1 s) or as soon as {@linkcode AcceptLoop.resume}
- * says a descriptor was freed. The time spent so goes to
- * `time_in_listen_disabled_us`.
+ * accepting, as memcached disables its listener: it counts the pause in
+ * `listen_disabled_num` and tries again after a while (10 ms, doubling up to
+ * 1 s) or as soon as {@linkcode AcceptLoop.resume} says a descriptor was
+ * freed. The time spent so goes to `time_in_listen_disabled_us`. While
+ * connections keep waiting, each freed descriptor admits one and accepting
+ * pauses again: such pauses within 10 s of each other are one episode,
+ * logged in one line.
  *
  * @example Usage
  * ```ts
@@ -82,6 +87,7 @@ export class AcceptLoop {
     const retryMs = this.#options.retryMs ?? 10;
     let delay = retryMs;
     let disabledSince = -1;
+    let lastPause = -Infinity;
     while (true) {
       let conn: Deno.Conn;
       try {
@@ -97,17 +103,20 @@ export class AcceptLoop {
           disabledSince = now();
           stats.listen_disabled_num++;
           stats.accepting_conns = 0;
-          log(
-            `Too many open connections: accept failed (${(err as Error).message}); ` +
-              "not accepting until descriptors are freed",
-          );
+          if (disabledSince - lastPause >= EPISODE_MS) {
+            log(
+              `Too many open connections: accept failed (${(err as Error).message}); ` +
+                "not accepting until descriptors are freed",
+            );
+          }
         }
         await this.#pause(delay);
         delay = Math.min(delay * 2, this.#options.maxRetryMs ?? 1000);
         continue;
       }
       if (disabledSince >= 0) {
-        stats.time_in_listen_disabled_us += Math.round((now() - disabledSince) * 1000);
+        lastPause = now();
+        stats.time_in_listen_disabled_us += Math.round((lastPause - disabledSince) * 1000);
         stats.accepting_conns = 1;
         disabledSince = -1;
         delay = retryMs;

@@ -180,7 +180,7 @@ export class Connection {
         shared.log(`connection ${this.#ctx.session.id} failed: ${(err as Error).message}`);
       }
     } finally {
-      this.#source = undefined;
+      this.#endSource();
       this.#parser = decoder.parser;
     }
     return this.#ended || encoder.closeRequested;
@@ -203,10 +203,11 @@ export class Connection {
   }
 
   #deliver(chunk: Uint8Array | null, generation: number): void {
-    if (generation !== this.#generation) return; // let go: the bytes start the next pipeline
+    // A pipeline let go: the bytes start the next one. A pipeline ended: nobody needs them.
+    const source = this.#source;
+    if (generation !== this.#generation || source === undefined) return;
     this.#inflight = undefined;
     this.#fresh = true;
-    const source = this.#source!;
     if (chunk === null) {
       this.#ended = true;
       source.close();
