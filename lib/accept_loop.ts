@@ -46,7 +46,7 @@ const EXHAUSTED = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
  * const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
  * const stats = { accepting_conns: 1, listen_disabled_num: 0, time_in_listen_disabled_us: 0 };
  * const loop = new AcceptLoop(listener, { onConn: (conn) => conn.close(), stats, log: console.error });
- * const client = await Deno.connect(listener.addr as Deno.NetAddr);
+ * const client = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
  * client.close();
  * loop.close();
  * await loop.done;

@@ -51,7 +51,11 @@ export class MemoryReclaimer {
     this.#recent = 0;
     if (!quiet || this.#pending < this.#threshold) return false;
     this.#pending = 0;
-    Promise.resolve().then(this.#collect).catch(() => {});
+    try {
+      Promise.resolve(this.#collect()).catch(() => {});
+    } catch {
+      // collecting is best effort
+    }
     return true;
   }
 }
