@@ -9,6 +9,7 @@
 import type { Duplex } from "../lib/conn_streams.ts";
 import { Connection, type ConnectionShared } from "../lib/connection.ts";
 import { ConnectionLimits } from "../lib/connection_limits.ts";
+import { MemoryReclaimer } from "../lib/memory_reclaimer.ts";
 import { RwLock } from "../lib/rw_lock.ts";
 import { Stats } from "../lib/stats.ts";
 import { Store } from "../lib/store.ts";
@@ -55,6 +56,8 @@ function shared(): ConnectionShared {
     maxPendingOutput: 1024 * 1024,
     log: () => {},
     shutdown: () => {},
+    reclaimer: new MemoryReclaimer({ collect: () => {} }),
+    now: () => performance.now(),
   };
 }
 

@@ -4,6 +4,7 @@ import type { ConnectionLimits, LimitedConnection } from "./connection_limits.ts
 import { Dispatcher } from "./dispatcher.ts";
 import { FrameDecoder, type Parser } from "./frame_decoder.ts";
 import { FrameEncoder } from "./frame_encoder.ts";
+import type { MemoryReclaimer } from "./memory_reclaimer.ts";
 import { ReadArena } from "./read_arena.ts";
 import type { RwLock } from "./rw_lock.ts";
 import type { Stats } from "./stats.ts";
@@ -21,18 +22,33 @@ export interface ConnectionShared {
   log(line: string): void;
   /** Stops the server (text `shutdown`, when enabled). */
   shutdown(): void;
+  /** Monotonic time in ms. */
+  now(): number;
+  /** Told of every pipeline that ends: each leaves garbage. */
+  reclaimer: MemoryReclaimer;
 }
+
+/**
+ * Bytes that come sooner than this after a connection's last pipeline ended
+ * get a pipeline that stays; later ones get a pipeline for one batch.
+ */
+export const HOT_MS = 100;
 
 type Source = ReadableStreamDefaultController<Uint8Array>;
 
 /**
  * One client connection, from accept to close. Every request goes through
  * a FrameDecoder → Dispatcher → FrameEncoder pipeline, but a connection only
- * has one while it has something to do: the pipeline is built when bytes
- * arrive and let go once the connection has waited for its next request
- * through a whole {@linkcode Connection.releaseIfIdle} period, so thousands
- * of idle connections cost little more than their pending read. A busy
- * connection keeps its pipeline and pays nothing per request for this.
+ * has one while it has something to do, so thousands of idle connections
+ * cost little more than their pending read:
+ *
+ * - bytes that come after a pause (or first) get a pipeline for one batch:
+ *   once it has decoded what was read and nothing is half read, it ends
+ *   instead of reading on, and its objects die young;
+ * - bytes that come within {@linkcode HOT_MS} of the last pipeline's end get
+ *   a pipeline that stays: a busy connection pays nothing per request. It is
+ *   let go once the connection has waited for its next request through a
+ *   whole {@linkcode Connection.releaseIfIdle} period.
  *
  * The read pending when the pipeline is let go is not lost: its bytes start
  * the next pipeline. The parser (protocol and any request half read) is
@@ -62,6 +78,9 @@ export class Connection {
   #fresh = false;
   /** Counts pipelines let go: a read of an earlier pipeline no longer feeds it. */
   #generation = 0;
+  /** When the last pipeline for one batch ended; -Infinity after a pipeline was let go idle. */
+  #endedAt = -Infinity;
+  #pipelines = 0;
   #ended = false;
   #stopped = false;
   #wake: ((chunk: null) => void) | undefined;
@@ -81,6 +100,11 @@ export class Connection {
     this.done = this.#serve();
   }
 
+  /** How many pipelines this connection has built. */
+  get pipelines(): number {
+    return this.#pipelines;
+  }
+
   /**
    * Lets the pipeline go if the connection has been waiting for bytes since
    * the previous call; call it periodically. Returns whether it did.
@@ -91,6 +115,7 @@ export class Connection {
       this.#fresh = false;
       return false;
     }
+    this.#endedAt = -Infinity;
     this.#endSource();
     return true;
   }
@@ -151,6 +176,8 @@ export class Connection {
       onDecoded: this.#limited.decoded,
       parser: this.#parser,
     });
+    const oneBatch = shared.now() - this.#endedAt >= HOT_MS ? decoder : undefined;
+    this.#pipelines++;
     const encoder = new FrameEncoder();
     const source = new ReadableStream<Uint8Array>({
       start: (controller) => {
@@ -158,7 +185,7 @@ export class Connection {
         this.#fresh = true;
         controller.enqueue(first);
       },
-      pull: () => this.#pull(generation),
+      pull: () => this.#pull(generation, oneBatch),
       cancel: () => {
         this.#ended = true;
       },
@@ -182,6 +209,7 @@ export class Connection {
     } finally {
       this.#endSource();
       this.#parser = decoder.parser;
+      shared.reclaimer.note();
     }
     return this.#ended || encoder.closeRequested;
   }
@@ -189,9 +217,16 @@ export class Connection {
   /**
    * Starts one read for the pipeline and returns at once: the stream waits
    * for the chunk, and a pipeline let go meanwhile is not held by the read.
+   * A pipeline for one batch (`oneBatch`, its decoder) ends instead, unless
+   * a request is half read.
    */
-  #pull(generation: number): void {
+  #pull(generation: number, oneBatch: FrameDecoder | undefined): void {
     if (this.#inflight !== undefined) return;
+    if (oneBatch !== undefined && !oneBatch.parser?.buffered) {
+      this.#endedAt = this.#shared.now();
+      this.#endSource();
+      return;
+    }
     const read = this.#read();
     this.#inflight = read;
     read.then(

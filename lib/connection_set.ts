@@ -10,14 +10,18 @@ export interface ConnectionSetOptions {
   idleCheckMs?: number;
   /** Called after each connection has closed and left the set. */
   onClosed?: () => void;
-  /** Collects garbage after bursts of closes and pipelines let go. @default {a MemoryReclaimer} */
+  /**
+   * Told of every connection that closes, and ticked with the idle checks
+   * (connections tell it of their pipelines that end). @default {a MemoryReclaimer}
+   */
   reclaimer?: MemoryReclaimer;
 }
 
 /**
  * The live connections of a listener: lets idle ones' pipelines go every
- * `idleCheckMs`, gives memory back after bursts (see
- * {@linkcode MemoryReclaimer}), and stops or closes them all on shutdown.
+ * `idleCheckMs`, gives memory back after bursts of closes and ended
+ * pipelines (see {@linkcode MemoryReclaimer}), and stops or closes them all
+ * on shutdown.
  *
  * @example Usage
  * ```ts ignore
@@ -60,7 +64,6 @@ export class ConnectionSet {
   releaseIdle(): number {
     let released = 0;
     for (const connection of this.#live) if (connection.releaseIfIdle()) released++;
-    this.#reclaimer.note(released);
     this.#reclaimer.tick();
     return released;
   }

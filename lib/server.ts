@@ -6,6 +6,7 @@ import { type ServerOptions, VERSION } from "./config.ts";
 import { Connection, type ConnectionShared } from "./connection.ts";
 import { ConnectionLimits } from "./connection_limits.ts";
 import { ConnectionSet } from "./connection_set.ts";
+import { MemoryReclaimer } from "./memory_reclaimer.ts";
 import { RwLock } from "./rw_lock.ts";
 import { Stats } from "./stats.ts";
 import { Store } from "./store.ts";
@@ -90,6 +91,7 @@ export class Server {
         if (this.#settings.verbose > 0) log("closing a connection stuck in a partial frame");
       },
     });
+    const reclaimer = new MemoryReclaimer();
     this.#shared = {
       store: this.store,
       stats: this.stats,
@@ -99,12 +101,15 @@ export class Server {
       maxPendingOutput: options.maxPendingOutput ?? 1024 * 1024,
       log,
       shutdown: () => void this.close(),
+      now: () => performance.now(),
+      reclaimer,
     };
     this.#graceMs = options.shutdownGraceMs ?? 3000;
     this.#sweeper = setInterval(() => this.store.sweep(10_000), SWEEP_INTERVAL_MS);
     Deno.unrefTimer(this.#sweeper as unknown as number);
     this.#connections = new ConnectionSet({
       idleCheckMs: options.idleCheckIntervalMs,
+      reclaimer,
       onClosed: () => {
         this.stats.c.curr_connections--;
         this.#accepting.resume();

@@ -5,8 +5,9 @@
  */
 import assert from "node:assert/strict";
 import type { Duplex } from "../lib/conn_streams.ts";
-import { Connection, type ConnectionShared } from "../lib/connection.ts";
+import { Connection, type ConnectionShared, HOT_MS } from "../lib/connection.ts";
 import { ConnectionLimits } from "../lib/connection_limits.ts";
+import { MemoryReclaimer } from "../lib/memory_reclaimer.ts";
 import { RwLock } from "../lib/rw_lock.ts";
 import { Stats } from "../lib/stats.ts";
 import { Store } from "../lib/store.ts";
@@ -84,6 +85,9 @@ class FakeSocket implements Duplex {
   }
 }
 
+/** The time every connection's `now()` reads; tests move it. */
+let now = 0;
+
 function shared(): ConnectionShared {
   return {
     store: new Store({ memoryLimit: 1024 * 1024 }),
@@ -107,6 +111,8 @@ function shared(): ConnectionShared {
     maxPendingOutput: 1024 * 1024,
     log: () => {},
     shutdown: () => {},
+    reclaimer: new MemoryReclaimer({ collect: () => {} }),
+    now: () => now,
   };
 }
 
@@ -155,22 +161,51 @@ Deno.test("Connection keeps the pipeline of a connection that reads between chec
     await socket.until(() => socket.output === "MN\r\n".repeat(i) && socket.reading);
     assert.equal(connection.releaseIfIdle(), false, `request ${i} came since the last check`);
   }
+  assert.equal(connection.pipelines, 2, "one for the first batch, one that stays");
   assert.equal(connection.releaseIfIdle(), true);
   socket.push("version\r\nquit\r\n");
   await settles(connection.done, "Closing on quit");
   assert.equal(socket.output, "MN\r\n".repeat(3) + "VERSION 1.6.18\r\n");
 });
 
+Deno.test("Connection gives bytes after a pause a pipeline for one batch, and a stay to bytes soon after", async () => {
+  now = 0;
+  const socket = new FakeSocket();
+  const connection = new Connection(socket, shared(), 1);
+  const request = async (expected: number) => {
+    socket.push("mn\r\n");
+    await settles(socket.until(() => socket.output === "MN\r\n".repeat(expected)), "An answer");
+    await new Promise((r) => setTimeout(r, 0)); // the answer's pipeline settles
+  };
+  await request(1);
+  assert.equal(connection.pipelines, 1);
+  assert.equal(connection.releaseIfIdle(), false, "a pipeline for one batch ends by itself");
+  now += HOT_MS - 1;
+  await request(2);
+  await request(3);
+  assert.equal(connection.pipelines, 2, "bytes soon after: a pipeline that stays");
+  connection.releaseIfIdle();
+  assert.equal(connection.releaseIfIdle(), true);
+  now += 1000;
+  await request(4);
+  now += HOT_MS;
+  await request(5);
+  assert.equal(connection.pipelines, 4, "after pauses: a pipeline per batch");
+  connection.close();
+  await settles(connection.done, "Closing");
+});
+
 Deno.test("Connection keeps the text protocol across pipelines: a later line starting 0x80 is text", async () => {
+  now = 0;
   const socket = new FakeSocket();
   const connection = new Connection(socket, shared(), 1);
   socket.push("version\r\n");
   await socket.until(() => socket.output.length > 0 && socket.reading);
-  connection.releaseIfIdle();
-  assert.equal(connection.releaseIfIdle(), true);
+  now += 1000;
   socket.push("\x80 k\r\n");
   await settles(socket.until(() => socket.output.endsWith("ERROR\r\n")), "An answer");
   assert.equal(socket.output, "VERSION 1.6.18\r\nERROR\r\n");
+  assert.equal(connection.pipelines, 2);
   connection.close();
   await settles(connection.done, "Closing");
 });
@@ -180,9 +215,7 @@ Deno.test("Connection stops while idle: no pipeline, closed at once", async () =
   const connection = new Connection(socket, shared(), 1);
   socket.push("mn\r\n");
   await socket.until(() => socket.output === "MN\r\n" && socket.reading);
-  connection.releaseIfIdle();
-  assert.equal(connection.releaseIfIdle(), true);
-  await new Promise((r) => setTimeout(r, 0)); // the pipeline drains: waiting without one
+  await new Promise((r) => setTimeout(r, 0)); // the pipeline for one batch has ended
   connection.stop();
   await settles(connection.done, "Stopping an idle connection");
   assert.equal(socket.closed, true);
@@ -193,8 +226,10 @@ Deno.test("Connection stops with a pipeline: answers what it read, then closes",
   const connection = new Connection(socket, shared(), 1);
   socket.push("mn\r\n");
   await socket.until(() => socket.output === "MN\r\n" && socket.reading);
+  socket.push("mn\r\n");
+  await socket.until(() => socket.output === "MN\r\nMN\r\n" && socket.reading);
+  assert.equal(connection.releaseIfIdle(), false, "a pipeline that stays, reading");
   connection.stop();
   await settles(connection.done, "Stopping a connection with a pipeline");
   assert.equal(socket.closed, true);
-  assert.equal(connection.releaseIfIdle(), false);
 });
