@@ -158,7 +158,7 @@ export class Connection {
 
   /** The next bytes while no pipeline runs; null at the end (or on stop). */
   #idleRead(): Promise<Uint8Array | null> {
-    const read = this.#inflight ?? this.#read();
+    const read = this.#inflight ?? this.#read(true);
     this.#inflight = undefined;
     return new Promise((resolve, reject) => {
       this.#wake = resolve;
@@ -251,9 +251,10 @@ export class Connection {
     }
   }
 
-  #read(): Promise<Uint8Array | null> {
+  /** Reads into the arena; `idle`: a read that may wait long, into a small arena. */
+  #read(idle = false): Promise<Uint8Array | null> {
     const arena = this.#arena;
-    return this.#io.read(arena.window()).then((n) => {
+    return this.#io.read(idle ? arena.idleWindow() : arena.window()).then((n) => {
       if (n === null) return null;
       this.#shared.stats.c.bytes_read += n;
       return arena.commit(n);

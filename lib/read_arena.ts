@@ -12,12 +12,13 @@ export const MAX_ARENA = 64 * 1024;
  * keep views of chunks.
  *
  * The arena is sized by the traffic: eight times the largest recent read
- * (a peak that decays by 1/8 with every smaller read), between
+ * (a peak that decays by 1/32 with every smaller read, so a request a little
+ * larger than the last few still fits in one read), between
  * {@linkcode MIN_ARENA} and {@linkcode MAX_ARENA}. Reads that fill their
  * window make the next arena larger; once reads have stayed small for a
- * while, a small arena is started again. A connection waiting for its next
- * request so holds about what its requests need, not the 64 KiB a bulk load
- * needed.
+ * while, a small arena is started again. A read that may wait long for a
+ * connection's next request takes {@linkcode ReadArena.idleWindow}: it holds
+ * a small arena, not the 64 KiB a bulk load needed.
  *
  * @example Usage
  * ```ts
@@ -51,11 +52,26 @@ export class ReadArena {
     return this.#pos === 0 ? arena : arena.subarray(this.#pos);
   }
 
-  /** The `n` bytes just read into {@linkcode ReadArena.window}, as a view that stays intact. */
+  /**
+   * Where a read that may wait long goes: the rest of a small arena, or a
+   * new one of {@linkcode MIN_ARENA}. A larger request is read in more reads.
+   */
+  idleWindow(): Uint8Array {
+    const arena = this.#arena;
+    const rest = arena.length - this.#pos;
+    if (arena.length > 2 * MIN_ARENA || rest < MIN_ARENA / 2) {
+      this.#arena = new Uint8Array(MIN_ARENA);
+      this.#pos = 0;
+      return this.#arena;
+    }
+    return arena.subarray(this.#pos);
+  }
+
+  /** The `n` bytes just read into the last window, as a view that stays intact. */
   commit(n: number): Uint8Array {
     const start = this.#pos;
     this.#pos = start + n;
-    const decayed = this.#peak - (this.#peak >> 3);
+    const decayed = this.#peak - (this.#peak >> 5);
     this.#peak = n > decayed ? n : decayed;
     return this.#arena.subarray(start, this.#pos);
   }
