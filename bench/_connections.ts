@@ -183,6 +183,89 @@ export function stormLine(r: StormResult, size: number, deadlineMs: number): str
     `server cpu ${r.cpu.toFixed(2)} s`;
 }
 
+/** How a crowd of mostly idle connections was served. */
+export interface SparseResult {
+  server: string;
+  sent: number;
+  answered: number;
+  /** Requests without their answer within 5 s. */
+  failed: number;
+  /** Server CPU seconds over the run. */
+  cpu: number;
+  /** Highest RSS seen (sampled every 500 ms) and RSS at the end. */
+  peak: number;
+  end: number;
+}
+
+/**
+ * `n` connections, each sending a text `get` of a missing key every 2–6 s
+ * (spread evenly) for `seconds`: every answer must be `END`.
+ */
+export async function measureSparse(
+  server: BenchServer,
+  n: number,
+  seconds: number,
+): Promise<SparseResult> {
+  const conns: Deno.Conn[] = [];
+  while (conns.length < n) {
+    const batch = Math.min(250, n - conns.length);
+    conns.push(
+      ...await Promise.all(
+        Array.from(
+          { length: batch },
+          () => Deno.connect({ hostname: "127.0.0.1", port: server.port }),
+        ),
+      ),
+    );
+  }
+  const result: SparseResult = {
+    server: server.name,
+    sent: 0,
+    answered: 0,
+    failed: 0,
+    cpu: 0,
+    peak: 0,
+    end: 0,
+  };
+  const cpu0 = cpuSeconds(server.pid);
+  const sampler = setInterval(() => {
+    result.peak = Math.max(result.peak, residentBytes(server.pid));
+  }, 500);
+  const until = Date.now() + seconds * 1000;
+  try {
+    await Promise.all(conns.map(async (conn, i) => {
+      const request = new TextEncoder().encode(`get k${i}\r\n`);
+      await sleep((i * 7919) % 4000);
+      while (Date.now() < until) {
+        result.sent++;
+        await conn.write(request);
+        const answer = await Promise.race([firstLine(conn), sleep(5000).then(() => "")]);
+        if (answer === "END") result.answered++;
+        else result.failed++;
+        await sleep(2000 + ((i * 31 + result.sent) % 4000));
+      }
+    }));
+  } finally {
+    clearInterval(sampler);
+    closeAll(conns);
+  }
+  result.cpu = cpuSeconds(server.pid) - cpu0;
+  result.end = residentBytes(server.pid);
+  return result;
+}
+
+/** One line for a sparse run. */
+export function sparseLine(r: SparseResult, n: number, seconds: number): string {
+  return `${
+    r.server.padEnd(9)
+  } ${n} conns, a get every 2-6 s each, ${seconds} s: ${r.sent} sent, ` +
+    `${r.answered} answered, ${r.failed} unanswered; server cpu ${r.cpu.toFixed(1)} s ` +
+    `(${(r.cpu / r.sent * 1e6).toFixed(0)} us/request); rss peak ${
+      (r.peak / MiB).toFixed(0)
+    } MiB, ` +
+    `end ${(r.end / MiB).toFixed(0)} MiB`;
+}
+
 /** Starts each server with `args` and runs `fn` against it, one after the other. */
 export async function eachServer<T>(
   names: readonly ("memcached" | "mbserver")[],

@@ -21,6 +21,10 @@
  * connects at once against `-c 1024`: how many were admitted, refused, or
  * neither after 3 s.
  *
+ * Sparse (`--scenario sparse`, not part of `all`): 10,000 connections
+ * against `-c 10240`, each sending a `get` every 2–6 s for 20 s: every
+ * request must be answered; server CPU per request and RSS.
+ *
  * ```sh
  * deno run --allow-run --allow-net --allow-read --allow-sys bench/memory.ts --scenario connections
  * ```
@@ -32,7 +36,9 @@ import {
   connectionsLines,
   eachServer,
   measureConnections,
+  measureSparse,
   measureStorm,
+  sparseLine,
   stormLine,
 } from "./_connections.ts";
 import { type BenchServer, residentBytes, startBenchServer } from "./_servers.ts";
@@ -277,6 +283,13 @@ async function connectionsScenario(names: readonly Server[], counts: number[], s
   });
 }
 
+async function sparseScenario(names: readonly Server[], n: number, seconds: number) {
+  console.log(`sparse: ${n} connections against -c 10240, each a get every 2-6 s`);
+  await eachServer(names, ["-c", "10240"], async (server) => {
+    console.log(sparseLine(await measureSparse(server, n, seconds), n, seconds));
+  });
+}
+
 type Server = "mbserver" | "memcached";
 
 if (import.meta.main) {
@@ -289,6 +302,8 @@ if (import.meta.main) {
       scenario: { type: "string", default: "all" },
       counts: { type: "string", default: "1000,5000,10000" },
       settle: { type: "string", default: "4000" },
+      sparse: { type: "string", default: "10000" },
+      seconds: { type: "string", default: "20" },
     },
   });
   const names = values.only ? [values.only as Server] : ["memcached", "mbserver"] as const;
@@ -297,5 +312,8 @@ if (import.meta.main) {
   }
   if (values.scenario === "all" || values.scenario === "connections") {
     await connectionsScenario(names, values.counts.split(",").map(Number), Number(values.settle));
+  }
+  if (values.scenario === "sparse") {
+    await sparseScenario(names, Number(values.sparse), Number(values.seconds));
   }
 }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Duplex } from "../lib/conn_streams.ts";
+import type { Duplex } from "../lib/duplex.ts";
 import { Connection, type ConnectionShared } from "../lib/connection.ts";
 import { ConnectionLimits } from "../lib/connection_limits.ts";
 import { MemoryReclaimer } from "../lib/memory_reclaimer.ts";

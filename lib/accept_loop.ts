@@ -1,4 +1,4 @@
-import { isDisconnect } from "./conn_streams.ts";
+import { isDisconnect } from "./duplex.ts";
 import type { StatCounters } from "./stats.ts";
 
 /** Options of an {@linkcode AcceptLoop}. */

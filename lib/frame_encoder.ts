@@ -119,9 +119,9 @@ export class FrameEncoder extends TransformStream<Response[], Uint8Array> {
   }
 
   /**
-   * Takes back an output chunk once it has been written (see
-   * `connWritable`'s `onWritten`), so a large buffer can be reused instead of
-   * allocated again. Never call it for a chunk something still reads.
+   * Takes back an output chunk once the connection has written it, so a
+   * large buffer can be reused instead of allocated again. Never call it for
+   * a chunk something still reads.
    */
   recycle(chunk: Uint8Array): void {
     this.#arena.recycle(chunk);

@@ -4,7 +4,7 @@
  * when bytes come, without losing a byte, the protocol or a half-read request.
  */
 import assert from "node:assert/strict";
-import type { Duplex } from "../lib/conn_streams.ts";
+import type { Duplex } from "../lib/duplex.ts";
 import { Connection, type ConnectionShared, HOT_MS } from "../lib/connection.ts";
 import { ConnectionLimits } from "../lib/connection_limits.ts";
 import { MemoryReclaimer } from "../lib/memory_reclaimer.ts";
