@@ -29,8 +29,9 @@ export interface ConnectionShared {
 }
 
 /**
- * Bytes that come sooner than this after a connection's last pipeline ended
- * get a pipeline that stays; later ones get a pipeline for one batch.
+ * Bytes that come sooner than this (ms) after a connection's last pipeline
+ * for one batch ended get a pipeline that stays; later ones get another
+ * pipeline for one batch.
  */
 export const HOT_MS = 100;
 
