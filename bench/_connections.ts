@@ -188,8 +188,10 @@ export interface SparseResult {
   server: string;
   sent: number;
   answered: number;
-  /** Requests without their answer within 5 s. */
-  failed: number;
+  /** Answers other than the expected `END`. */
+  wrong: number;
+  /** Latency of each answer, in ms, sorted. */
+  latencies: number[];
   /** Server CPU seconds over the run. */
   cpu: number;
   /** Highest RSS seen (sampled every 500 ms) and RSS at the end. */
@@ -199,7 +201,9 @@ export interface SparseResult {
 
 /**
  * `n` connections, each sending a text `get` of a missing key every 2–6 s
- * (spread evenly) for `seconds`: every answer must be `END`.
+ * (spread evenly) for `seconds`, each waiting for its answer: every answer
+ * must be `END`. Requests still unanswered 15 s after the end are counted
+ * as such.
  */
 export async function measureSparse(
   server: BenchServer,
@@ -222,7 +226,8 @@ export async function measureSparse(
     server: server.name,
     sent: 0,
     answered: 0,
-    failed: 0,
+    wrong: 0,
+    latencies: [],
     cpu: 0,
     peak: 0,
     end: 0,
@@ -233,37 +238,43 @@ export async function measureSparse(
   }, 500);
   const until = Date.now() + seconds * 1000;
   try {
-    await Promise.all(conns.map(async (conn, i) => {
+    const clients = Promise.all(conns.map(async (conn, i) => {
       const request = new TextEncoder().encode(`get k${i}\r\n`);
       await sleep((i * 7919) % 4000);
       while (Date.now() < until) {
         result.sent++;
+        const start = performance.now();
         await conn.write(request);
-        const answer = await Promise.race([firstLine(conn), sleep(5000).then(() => "")]);
+        const answer = await firstLine(conn);
+        result.latencies.push(performance.now() - start);
         if (answer === "END") result.answered++;
-        else result.failed++;
+        else result.wrong++;
         await sleep(2000 + ((i * 31 + result.sent) % 4000));
       }
     }));
+    await Promise.race([clients, sleep(seconds * 1000 + 15_000)]);
   } finally {
     clearInterval(sampler);
     closeAll(conns);
   }
   result.cpu = cpuSeconds(server.pid) - cpu0;
   result.end = residentBytes(server.pid);
+  result.latencies.sort((a, b) => a - b);
   return result;
 }
 
 /** One line for a sparse run. */
 export function sparseLine(r: SparseResult, n: number, seconds: number): string {
+  const at = (q: number) =>
+    r.latencies[Math.min(r.latencies.length - 1, Math.floor(r.latencies.length * q))];
+  const unanswered = r.sent - r.answered - r.wrong;
   return `${
     r.server.padEnd(9)
   } ${n} conns, a get every 2-6 s each, ${seconds} s: ${r.sent} sent, ` +
-    `${r.answered} answered, ${r.failed} unanswered; server cpu ${r.cpu.toFixed(1)} s ` +
-    `(${(r.cpu / r.sent * 1e6).toFixed(0)} us/request); rss peak ${
-      (r.peak / MiB).toFixed(0)
-    } MiB, ` +
-    `end ${(r.end / MiB).toFixed(0)} MiB`;
+    `${r.answered} answered, ${r.wrong} wrong, ${unanswered} unanswered; latency ms p50 ` +
+    `${at(0.5).toFixed(1)} p99 ${at(0.99).toFixed(0)} max ${at(1).toFixed(0)}; server cpu ` +
+    `${r.cpu.toFixed(1)} s (${(r.cpu / r.sent * 1e6).toFixed(0)} us/request); rss peak ` +
+    `${(r.peak / MiB).toFixed(0)} MiB, end ${(r.end / MiB).toFixed(0)} MiB`;
 }
 
 /** Starts each server with `args` and runs `fn` against it, one after the other. */
