@@ -6,12 +6,14 @@
  *
  * @module
  */
-import type { Duplex } from "../lib/duplex.ts";
+import { CommandContext } from "../lib/command_context.ts";
 import { Connection, type ConnectionShared } from "../lib/connection.ts";
 import { ConnectionLimits } from "../lib/connection_limits.ts";
+import type { Duplex } from "../lib/duplex.ts";
 import { MemoryReclaimer } from "../lib/memory_reclaimer.ts";
+import { COMMAND_NAMES } from "../lib/metrics/command_series.ts";
+import { LatencyHistogram } from "../lib/metrics/latency_histogram.ts";
 import { RwLock } from "../lib/rw_lock.ts";
-import { Stats } from "../lib/stats.ts";
 import { Store } from "../lib/store.ts";
 import { concat } from "../tests/_support/raw_client.ts";
 
@@ -30,35 +32,11 @@ function binaryFrame(opcode: number, k: string): Uint8Array {
 
 const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 
-function shared(): ConnectionShared {
+function context(): CommandContext {
   const store = new Store({ memoryLimit: 256 * 1024 * 1024 });
   const value = new Uint8Array(1024).fill(0x61);
-  for (let i = 0; i < KEYS; i++) store.store("set", key(i), value, 0, 0);
-  return {
-    store,
-    stats: new Stats(),
-    settings: {
-      version: "bench",
-      sasl: false,
-      credentials: new Map(),
-      enableShutdown: false,
-      maxConnections: 1024,
-      listenBacklog: 1024,
-      maxItemSize: 1024 * 1024,
-      idleTimeout: 0,
-      evict: true,
-      verbose: 0,
-      port: 0,
-      hostname: "127.0.0.1",
-    },
-    lock: new RwLock(),
-    limits: new ConnectionLimits({ frameTimeoutMs: 0 }),
-    maxPendingOutput: 1024 * 1024,
-    log: () => {},
-    shutdown: () => {},
-    reclaimer: new MemoryReclaimer({ collect: () => {} }),
-    now: () => performance.now(),
-  };
+  for (let i = 0; i < KEYS; i++) store.store({ mode: "set", key: key(i), value });
+  return new CommandContext({ store, settings: { version: "bench" }, log: () => {} });
 }
 
 /** A duplex whose reads return `reads` in turn, then end; writes are counted. */
@@ -88,11 +66,25 @@ function fakeConn(reads: Uint8Array[]): Duplex & { written: number } {
   return conn;
 }
 
-const server = shared();
+/** What the connections share; `timed`: requests timed as with the metrics endpoint on. */
+function shared(timed: boolean): ConnectionShared {
+  return {
+    context: context(),
+    lock: new RwLock(),
+    limits: new ConnectionLimits({ frameTimeoutMs: 0 }),
+    maxPendingOutput: 1024 * 1024,
+    durations: timed ? new LatencyHistogram({ series: COMMAND_NAMES.length }) : undefined,
+    now: () => performance.now(),
+    reclaimer: new MemoryReclaimer({ collect: () => {} }),
+  };
+}
 
-async function run(reads: Uint8Array[]): Promise<void> {
+const plain = shared(false);
+const timing = shared(true);
+
+async function run(reads: Uint8Array[], timed = false): Promise<void> {
   const conn = fakeConn(reads);
-  await new Connection(conn, server, 1).done;
+  await new Connection(conn, timed ? timing : plain, 1).done;
   if (conn.written === 0) throw new Error("Pipeline wrote nothing");
 }
 
@@ -113,6 +105,14 @@ const txtMget = Array.from(
 Deno.bench("pipeline: 100 binary GETs, one per read", { group: "pipeline" }, async () => {
   await run(binGets);
 });
+
+Deno.bench(
+  "pipeline: 100 binary GETs, one per read, timed (metrics on)",
+  { group: "pipeline" },
+  async () => {
+    await run(binGets, true);
+  },
+);
 
 Deno.bench(
   "pipeline: 100 binary multi-gets of 50 GETKQ + NOOP",

@@ -11,7 +11,7 @@ const keys = Array.from({ length: N }, (_, i) => `key:${String(i).padStart(28, "
 const value = new Uint8Array(100).fill(0x61);
 
 const store = new Store({ memoryLimit: 1024 * 1024 * 1024 });
-for (const key of keys) store.store("set", key, value, 0, 0);
+for (const key of keys) store.store({ mode: "set", key, value });
 
 let i = 0;
 Deno.bench("Store.get hit", { group: "store", baseline: true }, () => {
@@ -24,13 +24,13 @@ Deno.bench("Store.get miss", { group: "store" }, () => {
 
 let j = 0;
 Deno.bench("Store.store set (replace)", { group: "store" }, () => {
-  store.store("set", keys[j++ % N], value, 0, 0);
+  store.store({ mode: "set", key: keys[j++ % N], value });
 });
 
 // Each item is charged 59 + 32 + 100 bytes: 10,000 of them fill the limit.
 const full = new Store({ memoryLimit: 10_000 * 191 });
 let k = 0;
-for (; k < 10_000; k++) full.store("set", keys[k % N], value, 0, 0);
+for (; k < 10_000; k++) full.store({ mode: "set", key: keys[k % N], value });
 Deno.bench("Store.store set that evicts", { group: "store" }, () => {
-  full.store("set", keys[k++ % N], value, 0, 0);
+  full.store({ mode: "set", key: keys[k++ % N], value });
 });

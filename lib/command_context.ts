@@ -1,15 +1,8 @@
-import type { Stats } from "./stats.ts";
-import type { Store } from "./store.ts";
-
-/** Per-connection protocol state. */
-export interface Session {
-  /** Connection number, for logs. */
-  readonly id: number;
-  /** SASL or text `-Y` authentication done. */
-  authenticated: boolean;
-  /** A SASL exchange has started (for SASL_STEP). */
-  saslStarted: boolean;
-}
+import { VERSION } from "./config.ts";
+import type { ConnectionInfo } from "./connection_info.ts";
+import { PrefixStats } from "./prefix_stats.ts";
+import { Stats } from "./stats.ts";
+import { Store } from "./store.ts";
 
 /** Server-wide settings the commands read. */
 export interface CommandSettings {
@@ -27,16 +20,127 @@ export interface CommandSettings {
   verbose: number;
   port: number;
   hostname: string;
+  /** Slab class growth factor (`-f`). */
+  growthFactor: number;
+  /** Minimum space of the smallest slab class (`-n`). */
+  minSpace: number;
+  /** Largest slab chunk (`-o slab_chunk_max`). */
+  slabChunkMax: number;
+  /** `stats cachedump` allowed (not `-X`). */
+  dumpEnabled: boolean;
+  /** `-R`, as given. */
+  reqsPerEvent: number;
+  /** TLS certificate and key files, when serving TLS (`-Z`). */
+  tls?: { certFile: string; keyFile: string };
+  /** The auth file (`-Y`), when text authentication is on. */
+  authFile?: string;
 }
 
-/** What a command can reach: the store, counters, settings, its session and server hooks. */
-export interface CommandContext {
-  store: Store;
-  stats: Stats;
-  settings: CommandSettings;
-  session: Session;
-  /** Writes a log line (verbose output). */
-  log(line: string): void;
-  /** Stops the server (text `shutdown`, when enabled). */
-  shutdown(): void;
+const DEFAULT_SETTINGS: Omit<CommandSettings, "credentials"> = {
+  version: VERSION,
+  sasl: false,
+  enableShutdown: false,
+  maxConnections: 1024,
+  listenBacklog: 1024,
+  maxItemSize: 1024 * 1024,
+  idleTimeout: 0,
+  evict: true,
+  verbose: 0,
+  port: 11211,
+  hostname: "127.0.0.1",
+  growthFactor: 1.25,
+  minSpace: 48,
+  slabChunkMax: 512 * 1024,
+  dumpEnabled: true,
+  reqsPerEvent: 20,
+};
+
+/**
+ * What a command needs of the store lock: a `"read"` command only looks
+ * (a fetch mark or a lazy LRU bump at most), a `"write"` command changes
+ * items, `"none"` never touches the store.
+ */
+export type Access = "read" | "write" | "none";
+
+/**
+ * One memcached command, the same for every protocol (memcached's
+ * `process_*_cmd`): it runs against the store with arguments the protocol
+ * already decoded, counts itself in the stats, and returns a result whose
+ * `status` says how it ended. Protocols only spell that result.
+ */
+export interface Command<Args, Result extends { status: string }> {
+  /** The command's name, as counters and logs call it. */
+  readonly name: string;
+  /** The store lock this command needs. */
+  readonly access: Access;
+  /** Runs the command; only the command layer (`lib/commands/`) reaches the store. */
+  run(ctx: CommandContext, args: Args): Result;
+}
+
+/** Options of a {@linkcode CommandContext}. */
+export interface CommandContextOptions {
+  /** The item store. @default {new Store()} */
+  store?: Store;
+  /** The counters. @default {new Stats()} */
+  stats?: Stats;
+  /** Settings; those left out take memcached's defaults. */
+  settings?: Partial<CommandSettings>;
+  /** Writes a log line (verbose output). @default {console.error} */
+  log?: (line: string) => void;
+  /** Stops the server (text `shutdown`, when enabled). @default {() => {}} */
+  shutdown?: () => void;
+  /** Per-prefix counts of `stats detail`. @default {new PrefixStats(), off} */
+  detail?: PrefixStats;
+  /** The server's client connections now, for `stats conns`. @default {() => []} */
+  connections?: () => ConnectionInfo[];
+}
+
+/**
+ * What commands reach, shared by every connection of a server: the store,
+ * the counters, the settings and the server's hooks. Every command runs
+ * through {@linkcode CommandContext.run}.
+ *
+ * @example Usage
+ * ```ts
+ * import { CommandContext } from "./command_context.ts";
+ * import { getCommand } from "./commands/get_command.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const ctx = new CommandContext();
+ * assert.equal(ctx.run(getCommand, { key: "k" }).status, "miss");
+ * assert.equal(ctx.stats.c.get_misses, 1);
+ * ```
+ */
+export class CommandContext {
+  readonly store: Store;
+  readonly stats: Stats;
+  readonly settings: CommandSettings;
+  readonly log: (line: string) => void;
+  readonly shutdown: () => void;
+  /** Per-prefix counts of `stats detail`; they count only while `detail.enabled`. */
+  readonly detail: PrefixStats;
+  /** The server's client connections now. */
+  readonly connections: () => ConnectionInfo[];
+
+  constructor(options: CommandContextOptions = {}) {
+    this.store = options.store ?? new Store();
+    this.stats = options.stats ?? new Stats();
+    this.settings = { ...DEFAULT_SETTINGS, credentials: new Map(), ...options.settings };
+    this.log = options.log ?? ((line) => console.error(line));
+    this.shutdown = options.shutdown ?? (() => {});
+    this.detail = options.detail ?? new PrefixStats();
+    this.connections = options.connections ?? (() => []);
+  }
+
+  /**
+   * Runs one command. Every command of every protocol passes here, once:
+   * the one place to take the store lock its `access` asks for, or to time
+   * it and count it by `name` and result `status`.
+   */
+  run<Args, Result extends { status: string }>(
+    command: Command<Args, Result>,
+    args: Args,
+  ): Result {
+    return command.run(this, args);
+  }
 }

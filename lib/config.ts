@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import type { NeededPermissions } from "./check_permissions.ts";
 
 /** The version this server reports. */
 export const VERSION = "1.6.18-mbserver-0.1.0";
@@ -63,11 +64,40 @@ export interface ServerOptions {
   log?: (line: string) => void;
   /** Time source for the store and deadlines, in ms since the epoch. @default {a CoarseClock: Date.now re-read every 100 ms} */
   clock?: () => number;
+  /** Slab class growth factor, more than 1 (memcached's -f). @default {1.25} */
+  growthFactor?: number;
+  /** Minimum space for key, value and flags in the smallest slab class (memcached's -n). @default {48} */
+  minSpace?: number;
+  /**
+   * Largest slab chunk; larger items are split into chunks (memcached's
+   * `-o slab_chunk_max`). @default {524288, or the item size limit when smaller}
+   */
+  slabChunkMax?: number;
+  /**
+   * Key prefix delimiter of `stats detail`; giving it turns detail stats on
+   * (memcached's -D). @default {":", detail off}
+   */
+  prefixDelimiter?: string;
+  /** Refuse `stats cachedump` (memcached's -X). @default {false} */
+  disableDumping?: boolean;
+  /**
+   * Serve Prometheus metrics at `/metrics` on this port of `hostname`
+   * (`-o metrics_port=N`, an mbserver extension); 0 picks a free port.
+   * @default {no metrics endpoint}
+   */
+  metricsPort?: number;
+  /** `-R`: reported in `stats settings` (requests are not rationed per event here). @default {20} */
+  reqsPerEvent?: number;
 }
 
 /** What the command line asks for. */
 export type CliAction =
-  | { action: "serve"; options: ServerOptions }
+  | {
+    action: "serve";
+    options: ServerOptions;
+    /** `--quiet`: no start-up line on stderr (memcached prints none). */
+    quiet: boolean;
+  }
   | { action: "help" }
   | { action: "version" };
 
@@ -82,21 +112,31 @@ export class FlagError extends Error {
 /** `--help` text. */
 export const USAGE = `mbserver ${VERSION}: a memcached-compatible cache server
 Usage: deno run --allow-net main.ts [options] [HOST:PORT]
-  -p, --port=<num>           TCP port to listen on (default: 11211)
+  -p, --port=<num>           TCP port to listen on (default: 11211; 0 = any free
+                             port, shown in the start-up line)
   -l, --listen=<addr>        interface to listen on (default: 127.0.0.1)
   -m, --memory-limit=<mb>    item memory in megabytes (default: 64)
   -c, --conn-limit=<num>     max simultaneous connections (default: 1024)
   -b, --listen-backlog=<num> set the backlog queue limit (default: 1024)
   -I, --max-item-size=<num>  max item size, e.g. 1m, 512k (default: 1m)
+  -f, --slab-growth-factor=<num>  slab chunk size growth factor (default: 1.25)
+  -n, --slab-min-size=<bytes>     min space for key, value and flags (default: 48)
+  -D <char>                  key prefix delimiter for stats detail; turns it on
+  -X, --disable-dumping      disable stats cachedump
   -M, --disable-evictions    return errors on memory exhausted instead of evicting
   -A, --enable-shutdown      enable the text "shutdown" command
   -S, --enable-sasl          require SASL authentication
   -Y, --auth-file=<file>     user:password lines for SASL and text auth
   -Z, --enable-ssl           serve TLS (needs -o ssl_chain_cert=,ssl_key=)
   -o, --extended=<opts>      comma separated: idle_timeout=<s>, ssl_chain_cert=<file>,
-                             ssl_key=<file>, frame_timeout=<s> (close a connection
-                             holding a partial request this long; default 30, 0 = off)
+                             ssl_key=<file>, slab_chunk_max=<bytes>,
+                             frame_timeout=<s> (close a connection holding a partial
+                             request this long; default 30, 0 = off),
+                             metrics_port=<num> (Prometheus /metrics on the -l
+                             address; no authentication); no_lru_maintainer and
+                             no_lru_crawler are accepted and ignored
   -v, --verbose              print errors; -vv also each command
+      --quiet                no start-up line on stderr (memcached's silence)
   -V, --version              print version and exit
   -h, --help                 print this help and exit
   -t, -R, -U                 accepted for memcached compatibility and ignored
@@ -137,11 +177,16 @@ export function parseFlags(args: string[]): CliAction {
         "enable-ssl": { type: "boolean", short: "Z" },
         extended: { type: "string", short: "o", multiple: true },
         verbose: { type: "boolean", short: "v", multiple: true },
+        quiet: { type: "boolean" },
         version: { type: "boolean", short: "V" },
         help: { type: "boolean", short: "h" },
         threads: { type: "string", short: "t" },
         "max-reqs-per-event": { type: "string", short: "R" },
         "udp-port": { type: "string", short: "U" },
+        "slab-growth-factor": { type: "string", short: "f" },
+        "slab-min-size": { type: "string", short: "n" },
+        "prefix-delimiter": { type: "string", short: "D" },
+        "disable-dumping": { type: "boolean", short: "X" },
       },
     });
   } catch (err) {
@@ -187,13 +232,61 @@ export function parseFlags(args: string[]): CliAction {
   for (const extended of v.extended ?? []) applyExtended(options, extended);
   if (v.threads !== undefined) parseInteger("-t", v.threads, 1, 1024);
   if (v["max-reqs-per-event"] !== undefined) {
-    parseInteger("-R", v["max-reqs-per-event"], 1, 1 << 20);
+    options.reqsPerEvent = parseInteger("-R", v["max-reqs-per-event"], 1, 1 << 20);
   }
+  applyStatsFlags(options, v);
   if (v["udp-port"] !== undefined) parseInteger("-U", v["udp-port"], 0, 65535);
   if (options.tls && (!options.tlsCertFile || !options.tlsKeyFile)) {
     throw new FlagError("Option -Z needs -o ssl_chain_cert=FILE,ssl_key=FILE");
   }
-  return { action: "serve", options };
+  if (options.sasl && options.authFile === undefined) {
+    throw new FlagError("Option -S needs -Y FILE: without it every client would be refused");
+  }
+  return { action: "serve", options, quiet: v.quiet ?? false };
+}
+
+/**
+ * What serving `options` needs permission for: the address it listens on
+ * (with the server's defaults) and every file a flag names, for
+ * {@linkcode checkPermissions} to check before anything is opened.
+ *
+ * @example Usage
+ * ```ts
+ * import { neededPermissions, parseFlags } from "./config.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const cli = parseFlags(["-p", "0", "-S", "-Y", "auth.txt"]);
+ * assert.deepEqual(cli.action === "serve" && neededPermissions(cli.options), {
+ *   listen: "127.0.0.1:0",
+ *   read: [{ flag: "-Y", path: "auth.txt" }],
+ * });
+ * ```
+ */
+export function neededPermissions(options: ServerOptions): NeededPermissions {
+  const named: [string, string | undefined][] = [
+    ["-Y", options.authFile],
+    ["-o ssl_chain_cert", options.tls ? options.tlsCertFile : undefined],
+    ["-o ssl_key", options.tls ? options.tlsKeyFile : undefined],
+  ];
+  return {
+    listen: hostPort(options.hostname ?? "127.0.0.1", options.port ?? 11211),
+    read: named.flatMap(([flag, path]) => path === undefined ? [] : [{ flag, path }]),
+  };
+}
+
+/**
+ * `host:port`, with an IPv6 host in brackets (`[::1]:11211`).
+ *
+ * @example Usage
+ * ```ts
+ * import { hostPort } from "./config.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(hostPort("::1", 11211), "[::1]:11211");
+ * ```
+ */
+export function hostPort(hostname: string, port: number): string {
+  return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
 }
 
 /** node:util's parseArgs errors, cut to one plain line. */
@@ -206,6 +299,49 @@ function parseArgsMessage(message: string): string {
   const missing = /^Option '([^',]+)[^']*' argument missing/.exec(first);
   if (missing) return `Option ${missing[1]} needs a value`;
   return first;
+}
+
+/** -f, -n, -D, -X, and the checks memcached makes of `slab_chunk_max` against -I. */
+function applyStatsFlags(
+  options: ServerOptions,
+  v: {
+    "slab-growth-factor"?: string;
+    "slab-min-size"?: string;
+    "prefix-delimiter"?: string;
+    "disable-dumping"?: boolean;
+  },
+): void {
+  const factor = v["slab-growth-factor"];
+  if (factor !== undefined) {
+    if (!/^\d+(\.\d+)?$/.test(factor) || !(Number(factor) > 1)) {
+      throw new FlagError(`Option -f needs a factor greater than 1, got "${factor}"`);
+    }
+    options.growthFactor = Number(factor);
+  }
+  if (v["slab-min-size"] !== undefined) {
+    options.minSpace = parseInteger("-n", v["slab-min-size"], 1, 1 << 20);
+  }
+  const delimiter = v["prefix-delimiter"];
+  if (delimiter !== undefined) {
+    if (delimiter.length !== 1) {
+      throw new FlagError(`Option -D needs one character, got "${delimiter}"`);
+    }
+    options.prefixDelimiter = delimiter;
+  }
+  if (v["disable-dumping"]) options.disableDumping = true;
+  const chunkMax = options.slabChunkMax;
+  if (chunkMax === undefined) return;
+  const itemMax = options.maxItemSize ?? 1024 * 1024;
+  if (chunkMax > itemMax) {
+    throw new FlagError(
+      `Option -o slab_chunk_max (${chunkMax}) cannot be larger than -I (${itemMax})`,
+    );
+  }
+  if (itemMax % chunkMax !== 0 || (1024 * 1024) % chunkMax !== 0) {
+    throw new FlagError(
+      `Option -o slab_chunk_max (${chunkMax}) must divide -I (${itemMax}) and 1048576 evenly`,
+    );
+  }
 }
 
 function applyExtended(options: ServerOptions, list: string): void {
@@ -227,6 +363,16 @@ function applyExtended(options: ServerOptions, list: string): void {
       case "ssl_key":
         options.tlsKeyFile = requireValue(name, value);
         break;
+      case "slab_chunk_max":
+        options.slabChunkMax = parseInteger("-o slab_chunk_max", value, 1, 1024 * 1024);
+        break;
+      case "metrics_port":
+        options.metricsPort = parseInteger("-o metrics_port", value, 0, 65535);
+        break;
+      case "no_lru_maintainer":
+      case "no_lru_crawler":
+        break; // one LRU and no crawler here anyway
+
       default:
         throw new FlagError(`Unknown -o option: ${name}`);
     }

@@ -1,27 +1,26 @@
-import type { CommandContext, CommandSettings } from "./command_context.ts";
-import { type Duplex, isDisconnect } from "./duplex.ts";
+import type { CommandContext } from "./command_context.ts";
+import type { ConnectionInfo } from "./connection_info.ts";
 import type { ConnectionLimits, LimitedConnection } from "./connection_limits.ts";
+import { ConnectionState } from "./connection_state.ts";
 import { Dispatcher } from "./dispatcher.ts";
+import { type Duplex, isDisconnect } from "./duplex.ts";
 import { FrameDecoder, type Parser } from "./frame_decoder.ts";
 import { FrameEncoder } from "./frame_encoder.ts";
 import type { MemoryReclaimer } from "./memory_reclaimer.ts";
+import type { LatencyHistogram } from "./metrics/latency_histogram.ts";
 import { ReadArena } from "./read_arena.ts";
 import type { RwLock } from "./rw_lock.ts";
-import type { Stats } from "./stats.ts";
-import type { Store } from "./store.ts";
 
 /** What every connection of a server shares: one object for all of them. */
 export interface ConnectionShared {
-  store: Store;
-  stats: Stats;
-  settings: CommandSettings;
+  /** The server's command context: store, counters, settings, log. */
+  context: CommandContext;
   lock: RwLock;
   limits: ConnectionLimits;
   /** Bytes of replies one connection may have pending (see `DispatcherOptions`). */
   maxPendingOutput: number;
-  log(line: string): void;
-  /** Stops the server (text `shutdown`, when enabled). */
-  shutdown(): void;
+  /** Where dispatchers record how long requests take (the metrics endpoint), if anywhere. */
+  durations?: LatencyHistogram;
   /** Monotonic time in ms. */
   now(): number;
   /** Told of every pipeline that ends: each leaves garbage. */
@@ -50,8 +49,9 @@ export const HOT_MS = 100;
  *   whole {@linkcode Connection.releaseIfIdle} period.
  *
  * The read pending when the pipeline is let go is not lost: its bytes start
- * the next pipeline. The parser (protocol and any request half read) is
- * handed from one pipeline to the next.
+ * the next pipeline. The parser (protocol and any request half read) and
+ * the connection's protocol state (authentication) are handed from one
+ * pipeline to the next.
  *
  * @example Usage
  * ```ts ignore
@@ -65,8 +65,9 @@ export class Connection {
   readonly done: Promise<void>;
   #io: Duplex;
   #shared: ConnectionShared;
-  #ctx: CommandContext;
+  #state: ConnectionState;
   #limited: LimitedConnection;
+  #protocol: "binary" | "text" | undefined;
   #arena = new ReadArena();
   #parser: Parser | undefined;
   /** The live pipeline's input, while there is one. */
@@ -85,16 +86,20 @@ export class Connection {
   constructor(io: Duplex, shared: ConnectionShared, id: number) {
     this.#io = io;
     this.#shared = shared;
-    this.#ctx = {
-      store: shared.store,
-      stats: shared.stats,
-      settings: shared.settings,
-      session: { id, authenticated: false, saslStarted: false },
-      log: shared.log,
-      shutdown: shared.shutdown,
-    };
+    this.#state = new ConnectionState({ id, context: shared.context });
     this.#limited = shared.limits.add(() => this.close());
     this.done = this.#serve();
+  }
+
+  /** What `stats conns` shows of this connection. */
+  info(): ConnectionInfo {
+    return {
+      id: this.#state.id,
+      addr: address(this.#io.remoteAddr),
+      listenAddr: address(this.#io.localAddr),
+      lastCommand: this.#limited.lastCommand,
+      partial: this.#limited.partialSince >= 0,
+    };
   }
 
   /** How many pipelines this connection has built. */
@@ -134,8 +139,8 @@ export class Connection {
   }
 
   async #serve(): Promise<void> {
-    const { settings, log } = this.#shared;
-    const id = this.#ctx.session.id;
+    const { settings, log } = this.#shared.context;
+    const id = this.#state.id;
     if (settings.verbose > 1) log(`<${id} new auto-negotiating client connection`);
     try {
       while (!this.#stopped) {
@@ -149,6 +154,7 @@ export class Connection {
     } finally {
       this.#limited.remove();
       this.close();
+      if (this.#protocol) this.#shared.context.stats.protocols[this.#protocol].current--;
     }
     if (settings.verbose > 1) log(`<${id} connection closed.`);
   }
@@ -171,15 +177,25 @@ export class Connection {
    */
   async #pipeline(first: Uint8Array): Promise<boolean> {
     const shared = this.#shared;
+    const { settings, stats } = shared.context;
     const decoder = new FrameDecoder({
-      maxItemSize: shared.settings.maxItemSize,
+      maxItemSize: settings.maxItemSize,
       onDecoded: this.#limited.decoded,
       parser: this.#parser,
+      onProtocol: (protocol) => {
+        this.#protocol = protocol;
+        stats.protocols[protocol].current++;
+        stats.protocols[protocol].total++;
+      },
     });
     const encoder = new FrameEncoder();
     const output = decoder.readable
       .pipeThrough(
-        new Dispatcher(this.#ctx, shared.lock, { maxPendingOutput: shared.maxPendingOutput }),
+        new Dispatcher(shared.context, shared.lock, {
+          maxPendingOutput: shared.maxPendingOutput,
+          connection: this.#state,
+          durations: shared.durations,
+        }),
       )
       .pipeThrough(encoder)
       .getReader();
@@ -193,8 +209,8 @@ export class Connection {
       await this.#send(output, encoder);
     } catch (err) {
       this.#ended = true;
-      if (!isDisconnect(err) && shared.settings.verbose > 0) {
-        shared.log(`connection ${this.#ctx.session.id} failed: ${(err as Error).message}`);
+      if (!isDisconnect(err) && settings.verbose > 0) {
+        shared.context.log(`connection ${this.#state.id} failed: ${(err as Error).message}`);
       }
     } finally {
       this.#endInput();
@@ -248,7 +264,7 @@ export class Connection {
     output: ReadableStreamDefaultReader<Uint8Array>,
     encoder: FrameEncoder,
   ): Promise<void> {
-    const stats = this.#shared.stats.c;
+    const stats = this.#shared.context.stats.c;
     try {
       while (true) {
         const { done, value } = await output.read();
@@ -276,7 +292,7 @@ export class Connection {
     const arena = this.#arena;
     return this.#io.read(idle ? arena.idleWindow() : arena.window()).then((n) => {
       if (n === null) return null;
-      this.#shared.stats.c.bytes_read += n;
+      this.#shared.context.stats.c.bytes_read += n;
       return arena.commit(n);
     }, (err) => {
       if (isDisconnect(err)) return null;
@@ -291,4 +307,10 @@ export class Connection {
     this.#input = undefined;
     input.close().catch(() => {});
   }
+}
+
+/** `tcp:HOST:PORT`, as memcached writes an address in `stats conns`. */
+function address(addr: Deno.Addr | undefined): string {
+  if (addr === undefined) return "unknown";
+  return addr.transport === "tcp" ? `tcp:${addr.hostname}:${addr.port}` : addr.transport;
 }

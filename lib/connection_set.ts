@@ -1,4 +1,5 @@
 import type { Connection } from "./connection.ts";
+import type { ConnectionInfo } from "./connection_info.ts";
 import { MemoryReclaimer } from "./memory_reclaimer.ts";
 
 /** Options of a {@linkcode ConnectionSet}. */
@@ -48,6 +49,11 @@ export class ConnectionSet {
   /** How many connections are open. */
   get size(): number {
     return this.#live.size;
+  }
+
+  /** What `stats conns` shows of each connection. */
+  infos(): ConnectionInfo[] {
+    return [...this.#live].map((connection) => connection.info());
   }
 
   /** Tracks `connection` until it closes. */

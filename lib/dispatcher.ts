@@ -1,7 +1,10 @@
+import { drained } from "./backpressure.ts";
 import { executeBinary } from "./binary/execute_binary.ts";
 import type { CommandContext } from "./command_context.ts";
+import { ConnectionState } from "./connection_state.ts";
 import type { Request, Response } from "./messages.ts";
-import { drained } from "./backpressure.ts";
+import { commandSeries } from "./metrics/command_series.ts";
+import type { LatencyHistogram } from "./metrics/latency_histogram.ts";
 import type { RwLock } from "./rw_lock.ts";
 import { executeText } from "./text/execute_text.ts";
 
@@ -14,24 +17,53 @@ export interface DispatcherOptions {
    * @default {1048576}
    */
   maxPendingOutput?: number;
+  /** The connection's number, for logs (without `connection`). @default {0} */
+  connectionId?: number;
+  /**
+   * The connection's protocol state, when it outlives this dispatcher (a
+   * connection that builds a new pipeline after a pause keeps its
+   * authentication). @default {a new one}
+   */
+  connection?: ConnectionState;
+  /**
+   * Where to record how long each request takes, from the dispatcher taking
+   * it up to its replies queued for the writer, by command
+   * (`COMMAND_NAMES`). @default {not timed}
+   */
+  durations?: LatencyHistogram;
 }
 
 /**
- * Runs each batch of requests against the store, in order, under a read
- * share of the store lock, and emits the batch's responses as one array.
- * Stops at the first request that closes the connection. A batch whose
- * responses pass `maxPendingOutput` bytes is emitted in parts, each waiting
- * until the previous one has been taken downstream.
+ * Runs each batch of requests in order, under a read share of the store
+ * lock, and emits the batch's responses as one array. It owns the
+ * connection's {@linkcode ConnectionState} (or is handed it, by a connection
+ * that outlives its pipelines); the protocols run each command
+ * through the command layer, where each command says which share of the
+ * lock it needs (`Command.access`). Stops at the first request that closes
+ * the connection. A batch whose responses pass `maxPendingOutput` bytes is
+ * emitted in parts, each waiting until the previous one has been taken
+ * downstream.
  *
  * @example Usage
- * ```ts ignore
- * const dispatcher = new Dispatcher(ctx, lock);
- * decoded.pipeThrough(dispatcher).pipeThrough(new FrameEncoder());
+ * ```ts
+ * import { CommandContext } from "./command_context.ts";
+ * import { Dispatcher } from "./dispatcher.ts";
+ * import { RwLock } from "./rw_lock.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const batches = await Array.fromAsync(
+ *   ReadableStream.from([[{ kind: "text" as const, words: ["version"] }]])
+ *     .pipeThrough(new Dispatcher(new CommandContext(), new RwLock())),
+ * );
+ * assert.equal(batches[0][0].kind, "text");
  * ```
  */
 export class Dispatcher extends TransformStream<Request[], Response[]> {
   constructor(ctx: CommandContext, lock: RwLock, options: DispatcherOptions = {}) {
     const budget = options.maxPendingOutput ?? 1024 * 1024;
+    const durations = options.durations;
+    const connection = options.connection ??
+      new ConnectionState({ id: options.connectionId ?? 0, context: ctx });
     let closed = false;
     /** Runs `batch` from `start` until done or over budget; returns where to resume. */
     const run = (
@@ -39,10 +71,9 @@ export class Dispatcher extends TransformStream<Request[], Response[]> {
       start: number,
       controller: TransformStreamDefaultController<Response[]>,
     ) => {
-      const out: Response[] = [];
-      const next = dispatchSome(batch, start, ctx, out, budget);
-      const last = out[out.length - 1];
-      closed = last !== undefined && last.kind === "close";
+      const out = connection.begin();
+      const next = runSome(batch, { start, connection, out, budget, durations });
+      closed = connection.closing;
       if (out.length > 0) controller.enqueue(out);
       return closed ? batch.length : next;
     };
@@ -79,43 +110,50 @@ export class Dispatcher extends TransformStream<Request[], Response[]> {
   }
 }
 
-/** Runs a batch into `out`; returns true when the connection must close. */
-export function dispatch(batch: Request[], ctx: CommandContext, out: Response[]): boolean {
-  dispatchSome(batch, 0, ctx, out, Infinity);
-  const last = out[out.length - 1];
-  return last !== undefined && last.kind === "close";
+/** Where {@linkcode runSome} starts, what it runs on, and how much it may queue. */
+interface RunOptions {
+  /** Index of the first request to run. */
+  start: number;
+  connection: ConnectionState;
+  /** Where the connection queues replies (from its `begin()`). */
+  out: Response[];
+  /** Bytes of responses after which it stops. */
+  budget: number;
+  /** Where to record each request's duration, if anywhere. */
+  durations: LatencyHistogram | undefined;
 }
 
 /**
- * Runs `batch` from `start` into `out` until it ends, a request closes the
- * connection, or the responses pass `budget` bytes; returns the index of the
- * first request not run (`batch.length` when none is left).
+ * Runs `batch` from `start`, queueing replies on the connection, until it
+ * ends, a request closes the connection, or the replies pass `budget` bytes;
+ * returns the index of the first request not run (`batch.length` when none
+ * is left).
  */
-export function dispatchSome(
-  batch: Request[],
-  start: number,
-  ctx: CommandContext,
-  out: Response[],
-  budget: number,
-): number {
+function runSome(batch: Request[], options: RunOptions): number {
+  const { connection, out, budget, durations } = options;
   let bytes = 0;
-  for (let i = start; i < batch.length; i++) {
+  let started = durations ? performance.now() : 0;
+  for (let i = options.start; i < batch.length; i++) {
     const req = batch[i];
     const before = out.length;
     switch (req.kind) {
       case "binary":
-        executeBinary(req, ctx, out);
+        executeBinary(req, connection);
         break;
       case "text":
-        executeText(req, ctx, out);
+        executeText(req, connection);
         break;
       case "close":
-        if (req.reply) out.push(req.reply);
-        out.push({ kind: "close" });
+        if (req.reply) connection.reply(req.reply);
+        connection.close();
         break;
     }
-    const last = out[out.length - 1];
-    if (last !== undefined && last.kind === "close") return batch.length;
+    if (durations) {
+      const now = performance.now();
+      durations.record(commandSeries(req), (now - started) * 1000);
+      started = now;
+    }
+    if (connection.closing) return batch.length;
     for (let j = before; j < out.length; j++) bytes += responseSize(out[j]);
     if (bytes > budget) return i + 1;
   }

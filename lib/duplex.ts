@@ -3,6 +3,10 @@ export interface Duplex {
   read(p: Uint8Array): Promise<number | null>;
   write(p: Uint8Array): Promise<number>;
   close(): void;
+  /** The peer's address, for `stats conns`. */
+  readonly remoteAddr?: Deno.Addr;
+  /** The address the peer connected to. */
+  readonly localAddr?: Deno.Addr;
 }
 
 /**

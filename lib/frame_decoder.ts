@@ -24,6 +24,8 @@ export interface FrameDecoderOptions {
    * an earlier decoder of the same connection, instead of sniffing the first byte.
    */
   parser?: Parser;
+  /** Called once, when the first byte has picked the connection's protocol (not for a `parser` handed over). */
+  onProtocol?: (protocol: "binary" | "text") => void;
 }
 
 /**
@@ -59,9 +61,14 @@ export class FrameDecoder extends TransformStream<Uint8Array, Request[]> {
     super({
       transform(chunk, controller) {
         if (chunk.length === 0) return;
-        const parser = state.parser ??= chunk[0] === REQUEST_MAGIC
-          ? new BinaryParser({ maxBodyLength: maxItemSize + 64 * 1024 })
-          : new TextParser({ maxItemSize });
+        let parser = state.parser;
+        if (parser === undefined) {
+          const binary = chunk[0] === REQUEST_MAGIC;
+          parser = state.parser = binary
+            ? new BinaryParser({ maxBodyLength: maxItemSize + 64 * 1024 })
+            : new TextParser({ maxItemSize });
+          options.onProtocol?.(binary ? "binary" : "text");
+        }
         if (parser.closed) return;
         const out: Request[] = [];
         parser.push(chunk, out);

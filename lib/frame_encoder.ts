@@ -1,6 +1,6 @@
 import { HEADER_SIZE, RESPONSE_MAGIC } from "./binary/constants.ts";
 import { drained } from "./backpressure.ts";
-import { writeString } from "./bytes.ts";
+import { writeString, writeU32BE } from "./bytes.ts";
 import type { BinaryResponse, Response } from "./messages.ts";
 
 /**
@@ -248,21 +248,14 @@ function writeBinaryHead(out: Uint8Array, pos: number, res: BinaryResponse): num
   out[pos + 5] = 0;
   out[pos + 6] = res.status >>> 8;
   out[pos + 7] = res.status & 0xff;
-  writeU32(out, pos + 8, body);
-  writeU32(out, pos + 12, res.opaque);
-  writeU32(out, pos + 16, Math.floor(res.cas / 0x1_0000_0000));
-  writeU32(out, pos + 20, res.cas >>> 0);
+  writeU32BE(out, pos + 8, body);
+  writeU32BE(out, pos + 12, res.opaque);
+  writeU32BE(out, pos + 16, Math.floor(res.cas / 0x1_0000_0000));
+  writeU32BE(out, pos + 20, res.cas >>> 0);
   pos += HEADER_SIZE;
   if (res.flags !== undefined) {
-    writeU32(out, pos, res.flags);
+    writeU32BE(out, pos, res.flags);
     pos += 4;
   }
   return writeString(out, pos, res.key);
-}
-
-function writeU32(out: Uint8Array, pos: number, n: number): void {
-  out[pos] = n >>> 24;
-  out[pos + 1] = (n >>> 16) & 0xff;
-  out[pos + 2] = (n >>> 8) & 0xff;
-  out[pos + 3] = n & 0xff;
 }

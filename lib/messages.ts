@@ -8,6 +8,43 @@ import type { TextRequest } from "./text/text_request.ts";
 
 export type { TextRequest };
 
+/** Extras of SET, ADD and REPLACE (and their quiet forms). */
+export interface StorageExtras {
+  family: "storage";
+  /** Opaque client flags. */
+  flags: number;
+  /** Protocol expiry. */
+  exptime: number;
+}
+
+/** Extras of INCREMENT and DECREMENT (and their quiet forms). */
+export interface ArithmeticExtras {
+  family: "arithmetic";
+  /** Unsigned 64-bit amount. */
+  delta: bigint;
+  /** The value a missing counter is created with. */
+  initial: bigint;
+  /** Protocol expiry of a created counter; all ones (0xffffffff): do not create. */
+  exptime: number;
+}
+
+/** Extras of TOUCH, GAT and GATK (and their quiet forms). */
+export interface TouchExtras {
+  family: "touch";
+  /** The new protocol expiry. */
+  exptime: number;
+}
+
+/** Extras of FLUSH (and FLUSHQ). */
+export interface FlushExtras {
+  family: "flush";
+  /** Seconds (a protocol expiry) until the flush takes effect. */
+  delay: number;
+}
+
+/** A binary request's extras, decoded for its opcode's family. */
+export type BinaryExtras = StorageExtras | ArithmeticExtras | TouchExtras | FlushExtras;
+
 /** A decoded binary protocol request. Owns its bytes: nothing aliases the read buffer. */
 export interface BinaryRequest {
   kind: "binary";
@@ -18,12 +55,11 @@ export interface BinaryRequest {
   opaque: number;
   /** The request's CAS as a number (exact below 2^53). */
   cas: number;
-  /** The first five 32-bit words of the extras (0 where absent). */
-  x0: number;
-  x1: number;
-  x2: number;
-  x3: number;
-  x4: number;
+  /**
+   * The extras, decoded when the opcode has them and they have that family's
+   * length; `undefined` otherwise.
+   */
+  extras: BinaryExtras | undefined;
   /** The key as a byte string. */
   key: string;
   /** The value (body after extras and key). */

@@ -1,13 +1,17 @@
 import { AcceptLoop } from "./accept_loop.ts";
 import { AuthFile } from "./auth_file.ts";
 import { CoarseClock } from "./coarse_clock.ts";
-import type { CommandSettings } from "./command_context.ts";
+import { CommandContext, type CommandSettings } from "./command_context.ts";
 import { type ServerOptions, VERSION } from "./config.ts";
 import { Connection, type ConnectionShared } from "./connection.ts";
 import { ConnectionLimits } from "./connection_limits.ts";
 import { ConnectionSet } from "./connection_set.ts";
 import { MemoryReclaimer } from "./memory_reclaimer.ts";
+import { ServerMetrics } from "./metrics/server_metrics.ts";
+import { PrefixStats } from "./prefix_stats.ts";
 import { RwLock } from "./rw_lock.ts";
+import { SlabClasses } from "./slab_classes.ts";
+import { SlabStats } from "./slab_stats.ts";
 import { Stats } from "./stats.ts";
 import { Store } from "./store.ts";
 
@@ -40,10 +44,12 @@ export class Server {
   readonly lock: RwLock = new RwLock();
   #listener: Deno.Listener;
   #settings: CommandSettings;
-  #shared: ConnectionShared;
+  #context: CommandContext;
+  #log: (line: string) => void;
   #connections: ConnectionSet;
   /** Refusals still writing their one line. */
   #refusals = new Set<Promise<void>>();
+  #metrics: ServerMetrics | undefined;
   #nextId = 1;
   #sweeper: ReturnType<typeof setInterval>;
   #coarseClock: CoarseClock | undefined;
@@ -51,18 +57,31 @@ export class Server {
   #accepting: AcceptLoop;
   #limits: ConnectionLimits;
   #graceMs: number;
+  /** What every connection shares. */
+  #shared: ConnectionShared;
 
   constructor(options: ServerOptions = {}) {
-    const log = options.log ?? ((line) => console.error(line));
+    this.#log = options.log ?? ((line) => console.error(line));
     this.#coarseClock = options.clock ? undefined : new CoarseClock();
     const clock = options.clock ?? this.#coarseClock!.now;
+    const maxItemSize = options.maxItemSize ?? 1024 * 1024;
+    const slabChunkMax = options.slabChunkMax ?? Math.min(512 * 1024, maxItemSize);
+    const classes = new SlabClasses({
+      growthFactor: options.growthFactor,
+      minSpace: options.minSpace,
+      slabChunkMax,
+      maxItemSize,
+    });
     this.store = new Store({
       memoryLimit: (options.memoryLimitMiB ?? 64) * 1024 * 1024,
-      maxItemSize: options.maxItemSize ?? 1024 * 1024,
+      maxItemSize,
       evict: !options.noEvict,
       clock,
+      slabStats: new SlabStats(classes),
     });
     this.stats = new Stats(Math.floor(clock() / 1000));
+    // memcached counts its listening socket as a connection.
+    this.stats.c.total_connections = 1;
     this.#listener = listen(options);
     const addr = this.#listener.addr as Deno.NetAddr;
     this.#settings = {
@@ -80,7 +99,45 @@ export class Server {
       verbose: options.verbose ?? 0,
       port: addr.port,
       hostname: addr.hostname,
+      growthFactor: options.growthFactor ?? 1.25,
+      minSpace: options.minSpace ?? 48,
+      slabChunkMax,
+      dumpEnabled: !options.disableDumping,
+      reqsPerEvent: options.reqsPerEvent ?? 20,
+      tls: options.tls
+        ? { certFile: options.tlsCertFile!, keyFile: options.tlsKeyFile! }
+        : undefined,
+      authFile: options.sasl ? options.authFile : undefined,
     };
+    this.#context = new CommandContext({
+      store: this.store,
+      stats: this.stats,
+      settings: this.#settings,
+      log: this.#log,
+      shutdown: () => void this.close(),
+      detail: new PrefixStats({
+        delimiter: options.prefixDelimiter,
+        enabled: options.prefixDelimiter !== undefined,
+      }),
+      connections: () => this.#connections.infos(),
+    });
+    if (options.metricsPort !== undefined) {
+      try {
+        this.#metrics = new ServerMetrics({
+          hostname: addr.hostname,
+          port: options.metricsPort,
+          context: this.#context,
+        });
+      } catch (err) {
+        this.#listener.close();
+        this.#coarseClock?.close();
+        throw new Error(
+          `Cannot serve metrics on ${addr.hostname}:${options.metricsPort}: ${
+            (err as Error).message
+          }`,
+        );
+      }
+    }
     this.#limits = new ConnectionLimits({
       idleTimeoutMs: this.#settings.idleTimeout * 1000,
       frameTimeoutMs: (options.frameTimeout ?? 30) * 1000,
@@ -88,25 +145,22 @@ export class Server {
       checkIntervalMs: options.timeoutCheckIntervalMs,
       onIdleKick: () => this.stats.c.idle_kicks++,
       onFrameTimeout: () => {
-        if (this.#settings.verbose > 0) log("closing a connection stuck in a partial frame");
+        if (this.#settings.verbose > 0) this.#log("closing a connection stuck in a partial frame");
       },
     });
-    const reclaimer = new MemoryReclaimer();
-    this.#shared = {
-      store: this.store,
-      stats: this.stats,
-      settings: this.#settings,
-      lock: this.lock,
-      limits: this.#limits,
-      maxPendingOutput: options.maxPendingOutput ?? 1024 * 1024,
-      log,
-      shutdown: () => void this.close(),
-      now: () => performance.now(),
-      reclaimer,
-    };
     this.#graceMs = options.shutdownGraceMs ?? 3000;
     this.#sweeper = setInterval(() => this.store.sweep(10_000), SWEEP_INTERVAL_MS);
     Deno.unrefTimer(this.#sweeper as unknown as number);
+    const reclaimer = new MemoryReclaimer();
+    this.#shared = {
+      context: this.#context,
+      lock: this.lock,
+      limits: this.#limits,
+      maxPendingOutput: options.maxPendingOutput ?? 1024 * 1024,
+      durations: this.#metrics?.durations,
+      now: () => performance.now(),
+      reclaimer,
+    };
     this.#connections = new ConnectionSet({
       idleCheckMs: options.idleCheckIntervalMs,
       reclaimer,
@@ -118,13 +172,18 @@ export class Server {
     this.#accepting = new AcceptLoop(this.#listener, {
       onConn: (conn) => this.#admit(conn),
       stats: this.stats.c,
-      log,
+      log: this.#log,
     });
   }
 
   /** The bound port (useful with port 0). */
   get port(): number {
     return (this.#listener.addr as Deno.NetAddr).port;
+  }
+
+  /** The port of the metrics endpoint (`metricsPort`), if there is one. */
+  get metricsPort(): number | undefined {
+    return this.#metrics?.port;
   }
 
   /** The bound address. */
@@ -151,6 +210,7 @@ export class Server {
   async #close(): Promise<void> {
     clearInterval(this.#sweeper);
     this.#coarseClock?.close();
+    const metricsClosed = this.#metrics?.close();
     this.#limits.close();
     this.#accepting.close();
     await this.#accepting.done;
@@ -163,6 +223,7 @@ export class Server {
     await this.#connections.settled();
     await Promise.all(this.#refusals);
     this.#connections.close();
+    await metricsClosed;
   }
 
   #admit(conn: Deno.Conn): void {
@@ -191,6 +252,7 @@ export class Server {
 function listen(options: ServerOptions): Deno.Listener {
   const port = options.port ?? 11211;
   const hostname = options.hostname ?? "127.0.0.1";
+  // memcached's -b, default 1024; the kernel caps it at net.core.somaxconn.
   const tcpBacklog = options.listenBacklog ?? 1024;
   if (options.tls) {
     if (!options.tlsCertFile || !options.tlsKeyFile) {

@@ -100,6 +100,14 @@ function zero(): StatCounters {
 export class Stats {
   /** The live counters; commands increment them directly. */
   readonly c: StatCounters = zero();
+  /**
+   * Client connections by protocol (text includes meta), open now and
+   * accepted since start; for the metrics endpoint, not reset.
+   */
+  readonly protocols: Record<"binary" | "text", { current: number; total: number }> = {
+    binary: { current: 0, total: 0 },
+    text: { current: 0, total: 0 },
+  };
   /** Unix seconds when the server started. */
   readonly startedAt: number;
 

@@ -1,13 +1,19 @@
+import { isCSpace, readU32LE, writeU32LE } from "./bytes.ts";
 import { type Clock, systemClock } from "./clock.ts";
+import { U64_MAX } from "./constants.ts";
+import { itemSize } from "./item_size.ts";
+import { SlabClasses } from "./slab_classes.ts";
+import { SlabStats } from "./slab_stats.ts";
 
 /** Expiry times up to this many seconds are relative; larger ones are Unix times. */
 export const REALTIME_MAXDELTA = 60 * 60 * 24 * 30;
 
-/** Bytes memcached charges per item beyond key and value (item header, CAS, terminators). */
-const ITEM_OVERHEAD = 48 + 8 + 1 + 2;
-
-/** An item is moved to the LRU tail at most once per this many seconds (memcached's rule). */
-const LRU_BUMP_INTERVAL = 60;
+/**
+ * A fetch moves an item to the LRU tail and renews its last-access time only
+ * when that time is more than this many seconds old (memcached's
+ * `ITEM_UPDATE_INTERVAL`).
+ */
+const ITEM_UPDATE_INTERVAL = 60;
 
 /** Size of a slab: the unit in which item memory is allocated. */
 const SLAB_SIZE = 1024 * 1024;
@@ -55,7 +61,7 @@ const STALE = 2;
 const TOKEN_SENT = 4;
 
 /** What an {@linkcode Item} needs of its store to read and write its marks. */
-interface ItemOwner {
+export interface ItemOwner {
   /** The marks of `slot` if it still holds version `cas`, else undefined. */
   marks(slot: number, cas: number): number | undefined;
   setMarks(slot: number, cas: number, marks: number): void;
@@ -63,6 +69,26 @@ interface ItemOwner {
 
 /** Reads an item's slot (module-private: for the store only). */
 let slotOf: (item: Item) => number;
+
+/** What an {@linkcode Item} is made of. */
+export interface ItemInit {
+  /** Item data (a view; never mutated). */
+  value: Uint8Array;
+  /** Opaque 32-bit client flags. */
+  flags: number;
+  /** Absolute expiry in store seconds; 0 = never. */
+  exptime: number;
+  /** Compare-and-swap identity. */
+  cas: number;
+  /** Store seconds of the last store or LRU bump. */
+  time: number;
+  /** The store holding it, when it is a live item's snapshot (marks then write through). */
+  owner?: ItemOwner;
+  /** Its slot in `owner`. */
+  slot?: number;
+  /** Meta marks as of the snapshot. */
+  marks?: number;
+}
 
 /**
  * A stored item as the store hands it out: a snapshot of its metadata and a
@@ -93,24 +119,15 @@ export class Item {
     slotOf = (item) => item.#owner ? item.#slot : NONE;
   }
 
-  constructor(
-    value: Uint8Array,
-    flags: number,
-    exptime: number,
-    cas: number,
-    time: number,
-    owner?: ItemOwner,
-    slot = NONE,
-    marks = 0,
-  ) {
-    this.value = value;
-    this.flags = flags;
-    this.exptime = exptime;
-    this.cas = cas;
-    this.time = time;
-    this.#owner = owner;
-    this.#slot = slot;
-    this.#marks = marks;
+  constructor(init: ItemInit) {
+    this.value = init.value;
+    this.flags = init.flags;
+    this.exptime = init.exptime;
+    this.cas = init.cas;
+    this.time = init.time;
+    this.#owner = init.owner;
+    this.#slot = init.slot ?? NONE;
+    this.#marks = init.marks ?? 0;
   }
 
   /** Meta protocol: the key was given in base64 (`b` flag), so it is returned that way. */
@@ -161,12 +178,70 @@ export type StoreStatus =
 /** Which storage command to perform. */
 export type StoreMode = "set" | "add" | "replace" | "append" | "prepend" | "cas";
 
-/** How an incr/decr ends; `value` and `cas` are set when `status` is `"ok"`. */
+/** How a storage command ends, and the new item when it was stored. */
+export interface StoreResult {
+  status: StoreStatus;
+  item?: Item;
+}
+
+/** What {@linkcode Store.store} stores. */
+export interface StoreInput {
+  mode: StoreMode;
+  key: string;
+  /** The data; copied, so the caller may reuse it. */
+  value: Uint8Array;
+  /** Opaque 32-bit client flags. @default {0} */
+  flags?: number;
+  /** Protocol expiry (see {@linkcode Store.expiry}). @default {0} */
+  exptime?: number;
+  /**
+   * For `"cas"` mode the stored item must have this CAS; in any other mode a
+   * non-zero CAS must match too (add, set and replace then act as `"cas"`).
+   * @default {0}
+   */
+  cas?: number;
+}
+
+/** What {@linkcode Store.delta} applies. */
+export interface DeltaInput {
+  key: string;
+  op: "incr" | "decr";
+  /** Unsigned 64-bit amount. */
+  amount: bigint;
+  /** When non-zero, the item must have this CAS. @default {0} */
+  cas?: number;
+  /**
+   * Whether something besides the store still holds item version `cas`
+   * (memcached's reference count: a reply not yet sent). Such an item is
+   * never rewritten in place. @default {() => false}
+   */
+  heldElsewhere?: (cas: number) => boolean;
+}
+
+/** How an incr/decr ends; `value` and `item` are set when `status` is `"ok"`. */
 export interface DeltaResult {
   status: "ok" | "not_found" | "non_numeric" | "exists" | "no_memory";
   value?: bigint;
-  cas?: number;
   item?: Item;
+}
+
+/** A record about to be linked in (see `Store.#link`). */
+interface NewRecord {
+  key: string;
+  hash: number;
+  value: Uint8Array;
+  /** Bytes after `value` (append and prepend join two arrays). */
+  tail?: Uint8Array;
+  flags: number;
+  /** Absolute expiry in store seconds. */
+  exptime: number;
+  /** The fetched bit and meta marks it keeps from the version it replaces. @default {0} */
+  carry?: number;
+  /**
+   * It stands for memcached rewriting the old item in place (an incr or decr
+   * whose digits fit): not a new item in `total_items`. @default {false}
+   */
+  inPlace?: boolean;
 }
 
 /** Options of a {@linkcode Store}. */
@@ -179,6 +254,11 @@ export interface StoreOptions {
   evict?: boolean;
   /** Time source. @default {systemClock} */
   clock?: Clock;
+  /**
+   * Per-slab-class counts, told of every item linked, unlinked, evicted and
+   * reclaimed. @default {memcached's default classes up to `maxItemSize`}
+   */
+  slabStats?: SlabStats;
 }
 
 /** Counters the store keeps, with memcached's stat names. */
@@ -189,8 +269,6 @@ export interface StoreCounters {
   reclaimed: number;
   total_items: number;
 }
-
-const U64 = (1n << 64n) - 1n;
 
 /**
  * The item store: memcached's expiry, CAS, LRU, size and memory rules over a
@@ -214,7 +292,7 @@ const U64 = (1n << 64n) - 1n;
  *
  * let now = 1_700_000_000_000;
  * const store = new Store({ clock: () => now });
- * store.store("set", "k", new TextEncoder().encode("v"), 0, 10);
+ * store.store({ mode: "set", key: "k", value: new TextEncoder().encode("v"), exptime: 10 });
  * assert.deepEqual(store.get("k")?.value.length, 1);
  * now += 11_000;
  * assert.deepEqual(store.get("k"), undefined);
@@ -225,6 +303,7 @@ export class Store {
   #memoryLimit: number;
   #maxItemSize: number;
   #evict: boolean;
+  #slabStats: SlabStats;
   #bytes = 0;
   #cas = 0;
   #flushAt = 0;
@@ -281,6 +360,8 @@ export class Store {
     this.#memoryLimit = options.memoryLimit ?? 64 * 1024 * 1024;
     this.#maxItemSize = options.maxItemSize ?? 1024 * 1024;
     this.#evict = options.evict ?? true;
+    this.#slabStats = options.slabStats ??
+      new SlabStats(new SlabClasses({ maxItemSize: this.#maxItemSize }));
     this.#started = this.now() - 2;
     this.#reset();
   }
@@ -321,6 +402,28 @@ export class Store {
     return this.#counters;
   }
 
+  /** Per-slab-class counts of the items held. */
+  get slabStats(): SlabStats {
+    return this.#slabStats;
+  }
+
+  /** Sets the counters to zero, as `stats reset` does (items stay). */
+  resetCounters(): void {
+    for (const name of Object.keys(this.#counters) as (keyof StoreCounters)[]) {
+      this.#counters[name] = 0;
+    }
+  }
+
+  /** Buckets of the hash table (`hash_power_level` is its log2). */
+  get hashBuckets(): number {
+    return this.#buckets.length;
+  }
+
+  /** Absolute time (store seconds) before which flushed items die; 0 when there is none. */
+  get flushedBefore(): number {
+    return this.#flushAt;
+  }
+
   /** The last CAS value handed out. */
   get lastCas(): number {
     return this.#cas;
@@ -343,8 +446,8 @@ export class Store {
   }
 
   /** Bytes an item would be charged, as memcached sizes it. */
-  itemSize(key: string, valueLength: number, flags: number): number {
-    return ITEM_OVERHEAD + key.length + valueLength + (flags !== 0 ? 4 : 0);
+  itemSize(item: { key: string; valueLength: number; flags: number }): number {
+    return chargedSize(item.key.length, item.valueLength, item.flags);
   }
 
   /** Looks an item up, expiring it lazily; counts it as fetched and bumps its LRU place. */
@@ -373,22 +476,16 @@ export class Store {
   }
 
   /**
-   * Runs a storage command. The value is copied: the caller may reuse it.
+   * Runs a storage command. A value too large for any item is refused, and
+   * a too-large `"set"` drops the key's current item (memcached's rule).
    *
-   * @param cas For `"cas"` mode (and any mode, when non-zero) the stored item must have this CAS.
    * @returns The outcome and, when stored, the new item.
    */
-  store(
-    mode: StoreMode,
-    key: string,
-    value: Uint8Array,
-    flags: number,
-    exptime: number,
-    cas = 0,
-  ): { status: StoreStatus; item?: Item } {
+  store(input: StoreInput): StoreResult {
+    const { mode, key, value, flags = 0, exptime = 0, cas = 0 } = input;
     const hash = this.#hashOf(key);
     const old = this.#findHashed(key, hash);
-    if (this.itemSize(key, value.length, flags) > this.#maxItemSize) {
+    if (chargedSize(key.length, value.length, flags) > this.#maxItemSize) {
       if (mode === "set" && old !== NONE) this.#unlink(old);
       return { status: "too_large" };
     }
@@ -414,23 +511,15 @@ export class Store {
         if (cas !== 0 && this.#metaF[old * F_STRIDE + CAS] !== cas) return { status: "exists" };
         const oldValue = this.#valueOf(old);
         const flags = this.#meta[old * STRIDE + FLAGS] >>> 0;
-        if (this.itemSize(key, oldValue.length + value.length, flags) > this.#maxItemSize) {
+        if (chargedSize(key.length, oldValue.length + value.length, flags) > this.#maxItemSize) {
           return { status: "too_large" };
         }
-        const [first, second] = mode === "append" ? [oldValue, value] : [value, oldValue];
-        return this.#link(
-          key,
-          hash,
-          first,
-          second,
-          0,
-          flags,
-          this.#metaF[old * F_STRIDE + EXPTIME],
-          old,
-        );
+        const [first, tail] = mode === "append" ? [oldValue, value] : [value, oldValue];
+        const exptime = this.#metaF[old * F_STRIDE + EXPTIME];
+        return this.#link({ key, hash, value: first, tail, flags, exptime }, old);
       }
     }
-    return this.#link(key, hash, value, undefined, 0, flags, this.expiry(exptime), old);
+    return this.#link({ key, hash, value, flags, exptime: this.expiry(exptime) }, old);
   }
 
   /** Deletes an item; with a non-zero `cas`, only that version. */
@@ -443,35 +532,46 @@ export class Store {
   }
 
   /**
-   * Adds `delta` to (or with `incr` false, subtracts it from) a decimal value,
-   * as unsigned 64-bit: incr wraps, decr stops at 0.
+   * Adds `amount` to (`"incr"`) or subtracts it from (`"decr"`) a decimal
+   * value, as unsigned 64-bit: incr wraps, decr stops at 0.
    *
-   * @param inPlace Rewrite the value in place, as memcached does when nothing
-   * else references the item: a shorter result is padded with spaces to the
-   * old length. `false` stores just the digits (memcached's copy path, taken
-   * while an unsent response still holds the item).
+   * memcached's one rule for where the result goes: when its digits fit in
+   * the old value and nothing else holds the item (`heldElsewhere`), the
+   * counter is rewritten in place, padded with spaces to the old length, and
+   * the item keeps its meta marks and fetched state; otherwise a fresh item
+   * of just the digits replaces it. Either way it gets a new CAS.
    */
-  delta(key: string, incr: boolean, delta: bigint, cas = 0, inPlace = true): DeltaResult {
+  delta(input: DeltaInput): DeltaResult {
+    const { key, op, amount, cas = 0, heldElsewhere } = input;
     const hash = this.#hashOf(key);
     const slot = this.#findHashed(key, hash);
     if (slot === NONE) return { status: "not_found" };
     const old = this.#valueOf(slot);
     // memcached rejects an empty value before it compares the CAS.
     if (old.length === 0) return { status: "non_numeric" };
-    if (cas !== 0 && this.#metaF[slot * F_STRIDE + CAS] !== cas) return { status: "exists" };
+    const itemCas = this.#metaF[slot * F_STRIDE + CAS];
+    if (cas !== 0 && itemCas !== cas) return { status: "exists" };
     const current = parseCounter(old);
     if (current === undefined) return { status: "non_numeric" };
-    const value = incr ? (current + delta) & U64 : (delta > current ? 0n : current - delta);
+    const value = op === "incr"
+      ? (current + amount) & U64_MAX
+      : (amount > current ? 0n : current - amount);
     const digits = value.toString();
-    // memcached rewrites in place, padding the old length with spaces.
-    const bytes = new Uint8Array(inPlace ? Math.max(digits.length, old.length) : digits.length);
+    const inPlace = digits.length <= old.length && !(heldElsewhere?.(itemCas) ?? false);
+    const bytes = new Uint8Array(inPlace ? old.length : digits.length);
     bytes.fill(0x20, digits.length);
     for (let i = 0; i < digits.length; i++) bytes[i] = digits.charCodeAt(i);
-    const flags = this.#meta[slot * STRIDE + FLAGS] >>> 0;
-    const exptime = this.#metaF[slot * F_STRIDE + EXPTIME];
-    const result = this.#link(key, hash, bytes, undefined, 0, flags, exptime, slot);
+    const result = this.#link({
+      key,
+      hash,
+      value: bytes,
+      flags: this.#meta[slot * STRIDE + FLAGS] >>> 0,
+      exptime: this.#metaF[slot * F_STRIDE + EXPTIME],
+      carry: inPlace ? this.#meta[slot * STRIDE + FETCHED] & (FETCHED_BIT | MARK_BITS) : 0,
+      inPlace,
+    }, slot);
     if (result.status !== "stored") return { status: "no_memory" };
-    return { status: "ok", value, cas: result.item!.cas, item: result.item };
+    return { status: "ok", value, item: result.item };
   }
 
   /**
@@ -527,29 +627,49 @@ export class Store {
     return n;
   }
 
-  /** Iterates the live items, oldest first. */
-  *entries(): IterableIterator<[string, Item]> {
+  /** Iterates the live items, least recently used first (or, with `newestFirst`, last). */
+  *entries(newestFirst = false): IterableIterator<[string, Item]> {
     const now = this.now();
-    for (let slot = this.#head; slot !== NONE;) {
-      const next = this.#meta[slot * STRIDE + NEXT];
+    const step = newestFirst ? PREV : NEXT;
+    for (let slot = newestFirst ? this.#tail : this.#head; slot !== NONE;) {
+      const next = this.#meta[slot * STRIDE + step];
       if (!this.#dead(slot, now)) yield [this.#keyOf(slot), this.#item(slot)];
       slot = next;
     }
   }
 
+  /**
+   * The last-access time of the least recently used item of each slab class
+   * that holds items, walking the LRU from its old end over at most `limit`
+   * items (classes not met by then are left out).
+   */
+  oldestTimes(limit: number): Map<number, number> {
+    const found = new Map<number, number>();
+    const stats = this.#slabStats;
+    let populated = 0;
+    for (let id = 1; id <= stats.classes.count; id++) if (stats.items(id) > 0) populated++;
+    let seen = 0;
+    for (let slot = this.#head; slot !== NONE && found.size < populated && seen < limit; seen++) {
+      const id = stats.classOf(this.#shapeOf(slot));
+      if (!found.has(id)) found.set(id, this.#metaF[slot * F_STRIDE + TIME]);
+      slot = this.#meta[slot * STRIDE + NEXT];
+    }
+    return found;
+  }
+
   // --- items -------------------------------------------------------------
 
   #item(slot: number): Item {
-    return new Item(
-      this.#valueOf(slot),
-      this.#meta[slot * STRIDE + FLAGS] >>> 0,
-      this.#metaF[slot * F_STRIDE + EXPTIME],
-      this.#metaF[slot * F_STRIDE + CAS],
-      this.#metaF[slot * F_STRIDE + TIME],
-      this.#owner,
+    return new Item({
+      value: this.#valueOf(slot),
+      flags: this.#meta[slot * STRIDE + FLAGS] >>> 0,
+      exptime: this.#metaF[slot * F_STRIDE + EXPTIME],
+      cas: this.#metaF[slot * F_STRIDE + CAS],
+      time: this.#metaF[slot * F_STRIDE + TIME],
+      owner: this.#owner,
       slot,
-      this.#meta[slot * STRIDE + FETCHED] & MARK_BITS,
-    );
+      marks: this.#meta[slot * STRIDE + FETCHED] & MARK_BITS,
+    });
   }
 
   /** Whether `slot` holds the item version `cas`. */
@@ -614,37 +734,33 @@ export class Store {
 
   #bump(slot: number): void {
     const now = this.#tick;
-    if (this.#metaF[slot * F_STRIDE + TIME] + LRU_BUMP_INTERVAL > now) return;
+    if (this.#metaF[slot * F_STRIDE + TIME] >= now - ITEM_UPDATE_INTERVAL) return;
     this.#metaF[slot * F_STRIDE + TIME] = now;
     this.#lruRemove(slot);
     this.#lruAppend(slot);
   }
 
-  #link(
-    key: string,
-    hash: number,
-    first: Uint8Array,
-    second: Uint8Array | undefined,
-    fetched: number,
-    flags: number,
-    exptime: number,
-    old: number,
-  ): { status: StoreStatus; item?: Item } {
-    const valueLength = first.length + (second?.length ?? 0);
-    const size = this.itemSize(key, valueLength, flags);
+  /** Stores `item` as a new slot in place of slot `old` (NONE when there is none). */
+  #link(item: NewRecord, old: number): StoreResult {
+    const { key, hash, value, tail, flags, exptime, carry = 0 } = item;
+    const valueLength = value.length + (tail?.length ?? 0);
+    const size = chargedSize(key.length, valueLength, flags);
     if (old !== NONE) this.#unlink(old);
-    if (!this.#makeRoom(size)) return { status: "no_memory" };
+    if (!this.#makeRoom(size)) {
+      this.#slabStats.outOfMemory({ keyLength: key.length, valueLength, flags });
+      return { status: "no_memory" };
+    }
     const record = RECORD_HEADER + key.length + valueLength;
     const slot = this.#allocSlot();
     const slabIndex = this.#reserve(record);
     const slab = this.#slabs[slabIndex]!;
     const at = this.#slabFill[slabIndex] - record;
-    writeU32(slab, at, slot);
-    writeU32(slab, at + 4, key.length + valueLength);
+    writeU32LE(slab, at, slot);
+    writeU32LE(slab, at + 4, key.length + valueLength);
     let pos = at + RECORD_HEADER;
     for (let i = 0; i < key.length; i++) slab[pos++] = key.charCodeAt(i);
-    slab.set(first, pos);
-    if (second) slab.set(second, pos + first.length);
+    slab.set(value, pos);
+    if (tail) slab.set(tail, pos + value.length);
     this.#meta[slot * STRIDE + SLAB] = slabIndex;
     this.#meta[slot * STRIDE + OFFSET] = at;
     this.#meta[slot * STRIDE + KEY_LENGTH] = key.length;
@@ -653,7 +769,7 @@ export class Store {
     this.#metaF[slot * F_STRIDE + EXPTIME] = exptime;
     this.#metaF[slot * F_STRIDE + CAS] = ++this.#cas;
     this.#metaF[slot * F_STRIDE + TIME] = this.#tick === NONE ? this.now() : this.#tick;
-    this.#meta[slot * STRIDE + FETCHED] = fetched ? FETCHED_BIT : 0; // and no marks
+    this.#meta[slot * STRIDE + FETCHED] = carry;
     this.#meta[slot * STRIDE + HASH] = hash;
     const bucket = hash & this.#mask;
     this.#meta[slot * STRIDE + CHAIN] = this.#buckets[bucket];
@@ -661,15 +777,16 @@ export class Store {
     this.#lruAppend(slot);
     this.#count++;
     this.#bytes += size;
-    this.#counters.total_items++;
+    this.#slabStats.linked({ keyLength: key.length, valueLength, flags });
+    if (!item.inPlace) this.#counters.total_items++;
     if (this.#count > this.#buckets.length) this.#rehash(this.#buckets.length * 2);
     return { status: "stored", item: this.#item(slot) };
   }
 
   #unlink(slot: number): void {
-    this.#bytes -= ITEM_OVERHEAD + this.#meta[slot * STRIDE + KEY_LENGTH] +
-      this.#meta[slot * STRIDE + VALUE_LENGTH] +
-      ((this.#meta[slot * STRIDE + FLAGS] >>> 0) !== 0 ? 4 : 0);
+    const shape = this.#shapeOf(slot);
+    this.#bytes -= itemSize(shape);
+    this.#slabStats.unlinked(shape);
     this.#count--;
     // Out of the hash chain.
     const bucket = this.#meta[slot * STRIDE + HASH] & this.#mask;
@@ -694,9 +811,20 @@ export class Store {
   }
 
   #reclaim(slot: number): void {
-    if (!(this.#meta[slot * STRIDE + FETCHED] & FETCHED_BIT)) this.#counters.expired_unfetched++;
+    const unfetched = !(this.#meta[slot * STRIDE + FETCHED] & FETCHED_BIT);
+    if (unfetched) this.#counters.expired_unfetched++;
     this.#counters.reclaimed++;
+    this.#slabStats.reclaimed(this.#shapeOf(slot), unfetched);
     this.#unlink(slot);
+  }
+
+  /** What an item's size and class depend on. */
+  #shapeOf(slot: number): { keyLength: number; valueLength: number; flags: number } {
+    return {
+      keyLength: this.#meta[slot * STRIDE + KEY_LENGTH],
+      valueLength: this.#meta[slot * STRIDE + VALUE_LENGTH],
+      flags: this.#meta[slot * STRIDE + FLAGS],
+    };
   }
 
   /** Frees memory for `size` more bytes, oldest first; false when it cannot. */
@@ -709,9 +837,13 @@ export class Store {
         this.#reclaim(slot);
       } else if (this.#evict) {
         this.#counters.evictions++;
-        if (!(this.#meta[slot * STRIDE + FETCHED] & FETCHED_BIT)) {
-          this.#counters.evicted_unfetched++;
-        }
+        const unfetched = !(this.#meta[slot * STRIDE + FETCHED] & FETCHED_BIT);
+        if (unfetched) this.#counters.evicted_unfetched++;
+        this.#slabStats.evicted(this.#shapeOf(slot), {
+          expires: this.#metaF[slot * F_STRIDE + EXPTIME] !== 0,
+          unfetched,
+          idle: now - this.#metaF[slot * F_STRIDE + TIME],
+        });
         this.#unlink(slot);
       } else {
         return false;
@@ -801,6 +933,7 @@ export class Store {
     this.#head = NONE;
     this.#tail = NONE;
     this.#bytes = 0;
+    this.#slabStats.emptied();
     this.#growSlots(INITIAL_SLOTS); // shrinks after a flush
     this.#buckets = new Int32Array(INITIAL_SLOTS).fill(NONE);
     this.#mask = INITIAL_SLOTS - 1;
@@ -903,8 +1036,8 @@ export class Store {
     const slab = this.#slabs[index]!;
     const fill = this.#slabFill[index];
     for (let pos = 0; pos < fill;) {
-      const slot = readU32(slab, pos);
-      const length = RECORD_HEADER + readU32(slab, pos + 4);
+      const slot = readU32LE(slab, pos);
+      const length = RECORD_HEADER + readU32LE(slab, pos + 4);
       if (
         this.#meta[slot * STRIDE + SLAB] === index && this.#meta[slot * STRIDE + OFFSET] === pos
       ) {
@@ -932,22 +1065,16 @@ function grow<T extends Int32Array | Uint32Array | Uint16Array | Uint8Array | Fl
   return bigger;
 }
 
-function writeU32(out: Uint8Array, pos: number, n: number): void {
-  out[pos] = n & 0xff;
-  out[pos + 1] = (n >>> 8) & 0xff;
-  out[pos + 2] = (n >>> 16) & 0xff;
-  out[pos + 3] = n >>> 24;
-}
-
-function readU32(data: Uint8Array, pos: number): number {
-  return (data[pos] | (data[pos + 1] << 8) | (data[pos + 2] << 16) | (data[pos + 3] << 24)) >>> 0;
+/** memcached's size of an item (`ITEM_ntotal`). */
+function chargedSize(keyLength: number, valueLength: number, flags: number): number {
+  return itemSize({ keyLength, valueLength, flags });
 }
 
 /** Parses a stored counter like memcached's `safe_strtoull`; undefined when not numeric. */
 export function parseCounter(value: Uint8Array): bigint | undefined {
   if (value.length === 0) return undefined;
   let i = 0;
-  while (i < value.length && isSpace(value[i])) i++;
+  while (i < value.length && isCSpace(value[i])) i++;
   let negative = false;
   if (value[i] === 0x2b || value[i] === 0x2d) negative = value[i++] === 0x2d;
   const start = i;
@@ -957,15 +1084,11 @@ export function parseCounter(value: Uint8Array): bigint | undefined {
     i++;
   }
   if (i === start) return undefined; // strtoull converted nothing
-  if (i < value.length && !isSpace(value[i])) return undefined;
-  if (n > U64) return undefined;
+  if (i < value.length && !isCSpace(value[i])) return undefined;
+  if (n > U64_MAX) return undefined;
   if (negative) {
-    n = (U64 + 1n - n) & U64;
+    n = (U64_MAX + 1n - n) & U64_MAX;
     if (n >= 1n << 63n) return undefined;
   }
   return n;
-}
-
-function isSpace(c: number): boolean {
-  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
 }

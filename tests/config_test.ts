@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { FlagError, parseFlags, type ServerOptions, VERSION } from "../lib/config.ts";
+import {
+  FlagError,
+  hostPort,
+  neededPermissions,
+  parseFlags,
+  type ServerOptions,
+  VERSION,
+} from "../lib/config.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
@@ -46,6 +53,106 @@ Deno.test("parseFlags counts -v and -vv", () => {
   assert.equal(serve(["-vv"]).verbose, 2);
   assert.equal(serve(["-v", "-v"]).verbose, 2);
   assert.equal(serve([]).verbose, undefined);
+});
+
+Deno.test("parseFlags reads --quiet apart from the server's options", () => {
+  assert.deepEqual(parseFlags(["--quiet", "-p", "0"]), {
+    action: "serve",
+    options: { port: 0 },
+    quiet: true,
+  });
+  assert.deepEqual(parseFlags([]), { action: "serve", options: {}, quiet: false });
+});
+
+Deno.test("parseFlags reads the slab and stats flags: -f, -n, -D, -X, -R and -o", () => {
+  assert.deepEqual(
+    serve([
+      "-f",
+      "1.5",
+      "-n",
+      "100",
+      "-D",
+      "/",
+      "-X",
+      "-R",
+      "7",
+      "-I",
+      "2m",
+      "-o",
+      "slab_chunk_max=131072,metrics_port=9150,no_lru_maintainer,no_lru_crawler",
+    ]),
+    {
+      growthFactor: 1.5,
+      minSpace: 100,
+      prefixDelimiter: "/",
+      disableDumping: true,
+      reqsPerEvent: 7,
+      maxItemSize: 2 * 1024 * 1024,
+      slabChunkMax: 131072,
+      metricsPort: 9150,
+    },
+  );
+  assert.deepEqual(serve(["--slab-growth-factor=2", "--slab-min-size=5"]), {
+    growthFactor: 2,
+    minSpace: 5,
+  });
+  // memcached takes slab_chunk_max up to a whole page (1 MiB) when -I allows it.
+  assert.equal(serve(["-o", "slab_chunk_max=1048576"]).slabChunkMax, 1048576);
+});
+
+Deno.test("parseFlags refuses slab settings memcached refuses", () => {
+  const refuses = (args: string[], message: RegExp) =>
+    assert.throws(
+      () => parseFlags(args),
+      (err) => err instanceof FlagError && message.test(err.message),
+    );
+  refuses(["-f", "1"], /^Option -f needs a factor greater than 1, got "1"$/);
+  refuses(["-f", "x"], /^Option -f needs a factor greater than 1, got "x"$/);
+  refuses(["-n", "0"], /^Option -n must be between 1 and 1048576, got 0$/);
+  refuses(["-D", "ab"], /^Option -D needs one character, got "ab"$/);
+  refuses(
+    ["-I", "64k", "-o", "slab_chunk_max=131072"],
+    /^Option -o slab_chunk_max \(131072\) cannot be larger than -I \(65536\)$/,
+  );
+  refuses(["-o", "slab_chunk_max=1000"], /must divide -I \(1048576\) and 1048576 evenly/);
+  refuses(["-o", "metrics_port=x"], /^Option -o metrics_port needs a whole number, got "x"$/);
+});
+
+Deno.test("parseFlags refuses -S without -Y: every client would be refused", () => {
+  assert.throws(
+    () => parseFlags(["-S"]),
+    new FlagError("Option -S needs -Y FILE: without it every client would be refused"),
+  );
+  assert.deepEqual(serve(["-S", "-Y", "auth.txt"]), { sasl: true, authFile: "auth.txt" });
+});
+
+Deno.test("neededPermissions lists the listen address and every file a flag names", () => {
+  assert.deepEqual(neededPermissions({}), { listen: "127.0.0.1:11211", read: [] });
+  assert.deepEqual(
+    neededPermissions(serve([
+      "-l",
+      "::1",
+      "-p",
+      "0",
+      "-S",
+      "-Y",
+      "a.txt",
+      "-Z",
+      "-o",
+      "ssl_chain_cert=c.pem,ssl_key=k.pem",
+    ])),
+    {
+      listen: "[::1]:0",
+      read: [
+        { flag: "-Y", path: "a.txt" },
+        { flag: "-o ssl_chain_cert", path: "c.pem" },
+        { flag: "-o ssl_key", path: "k.pem" },
+      ],
+    },
+  );
+  // Without -Z the server reads no certificate, so none needs permission.
+  assert.deepEqual(neededPermissions(serve(["-o", "ssl_chain_cert=c.pem"])).read, []);
+  assert.equal(hostPort("127.0.0.1", 1), "127.0.0.1:1");
 });
 
 Deno.test("parseFlags answers -V/--version and -h/--help", () => {

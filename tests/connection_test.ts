@@ -4,13 +4,12 @@
  * when bytes come, without losing a byte, the protocol or a half-read request.
  */
 import assert from "node:assert/strict";
+import { CommandContext, type CommandSettings } from "../lib/command_context.ts";
 import type { Duplex } from "../lib/duplex.ts";
 import { Connection, type ConnectionShared, HOT_MS } from "../lib/connection.ts";
 import { ConnectionLimits } from "../lib/connection_limits.ts";
 import { MemoryReclaimer } from "../lib/memory_reclaimer.ts";
 import { RwLock } from "../lib/rw_lock.ts";
-import { Stats } from "../lib/stats.ts";
-import { Store } from "../lib/store.ts";
 import { binaryRequest, latin1, toLatin1, words } from "./_support/raw_client.ts";
 
 /** A socket whose reads wait for bytes the test pushes; writes are collected. */
@@ -88,31 +87,14 @@ class FakeSocket implements Duplex {
 /** The time every connection's `now()` reads; tests move it. */
 let now = 0;
 
-function shared(): ConnectionShared {
+function shared(settings: Partial<CommandSettings> = {}): ConnectionShared {
   return {
-    store: new Store({ memoryLimit: 1024 * 1024 }),
-    stats: new Stats(),
-    settings: {
-      version: "1.6.18",
-      sasl: false,
-      credentials: new Map(),
-      enableShutdown: false,
-      maxConnections: 1024,
-      listenBacklog: 1024,
-      maxItemSize: 1024 * 1024,
-      idleTimeout: 0,
-      evict: true,
-      verbose: 0,
-      port: 0,
-      hostname: "127.0.0.1",
-    },
+    context: new CommandContext({ settings: { version: "1.6.18", ...settings }, log: () => {} }),
     lock: new RwLock(),
     limits: new ConnectionLimits({ frameTimeoutMs: 0 }),
     maxPendingOutput: 1024 * 1024,
-    log: () => {},
-    shutdown: () => {},
-    reclaimer: new MemoryReclaimer({ collect: () => {} }),
     now: () => now,
+    reclaimer: new MemoryReclaimer({ collect: () => {} }),
   };
 }
 
@@ -232,4 +214,20 @@ Deno.test("Connection stops with a pipeline: answers what it read, then closes",
   connection.stop();
   await settles(connection.done, "Stopping a connection with a pipeline");
   assert.equal(socket.closed, true);
+});
+
+Deno.test("Connection keeps its authentication across pipelines", async () => {
+  now = 0;
+  const socket = new FakeSocket();
+  const server = shared({ sasl: true, credentials: new Map([["user", "pass"]]) });
+  const connection = new Connection(socket, server, 1);
+  socket.push("set x 0 0 9\r\nuser pass\r\n");
+  await settles(socket.until(() => socket.output === "STORED\r\n"), "Authenticating");
+  now += 1000;
+  socket.push("version\r\n");
+  await settles(socket.until(() => socket.output.length > 8), "An answer");
+  assert.equal(socket.output, "STORED\r\nVERSION 1.6.18\r\n");
+  assert.equal(connection.pipelines, 2);
+  connection.close();
+  await settles(connection.done, "Closing");
 });

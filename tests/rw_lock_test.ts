@@ -21,16 +21,15 @@ Deno.test("RwLock tryRead and tryWrite take a free lock synchronously", () => {
   assert.ok(!lock.writing);
 });
 
-Deno.test("RwLock read() resolves at once when free, without waiting a turn", async () => {
+Deno.test("RwLock read() takes a free lock at once, before any timer fires", async () => {
   const lock = new RwLock();
-  let got = false;
-  const pending = lock.read().then((g) => {
-    got = true;
-    return g;
-  });
-  (await pending).release();
-  assert.ok(got);
+  const pending = lock.read();
+  assert.equal(lock.readers, 1, "the share is held as soon as read() returns");
+  const timer = new Promise((resolve) => setTimeout(() => resolve("timer"), 0));
+  const first = await Promise.race([pending.then((g) => (g.release(), "lock")), timer]);
+  assert.equal(first, "lock");
   assert.equal(lock.readers, 0);
+  await timer;
 });
 
 Deno.test("RwLock serves waiters first in, first out", async () => {

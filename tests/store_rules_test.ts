@@ -24,12 +24,12 @@ function clocked(options: StoreOptions = {}) {
 
 Deno.test("Store expiry: 0 never, up to 30 days relative, larger absolute, negative at once", () => {
   const { store, advance, value } = clocked();
-  store.store("set", "never", bytes("v"), 0, 0);
-  store.store("set", "rel", bytes("v"), 0, 100);
-  store.store("set", "month", bytes("v"), 0, 2_592_000); // exactly 30 days: still relative
-  store.store("set", "abs", bytes("v"), 0, T0 + 200);
-  store.store("set", "past", bytes("v"), 0, T0 - 10);
-  store.store("set", "neg", bytes("v"), 0, -1);
+  store.store({ mode: "set", key: "never", value: bytes("v") });
+  store.store({ mode: "set", key: "rel", value: bytes("v"), exptime: 100 });
+  store.store({ mode: "set", key: "month", value: bytes("v"), exptime: 2_592_000 }); // exactly 30 days: still relative
+  store.store({ mode: "set", key: "abs", value: bytes("v"), exptime: T0 + 200 });
+  store.store({ mode: "set", key: "past", value: bytes("v"), exptime: T0 - 10 });
+  store.store({ mode: "set", key: "neg", value: bytes("v"), exptime: -1 });
   assert.equal(value("past"), undefined);
   assert.equal(value("neg"), undefined);
   advance(99);
@@ -49,13 +49,16 @@ Deno.test("Store expiry: 0 never, up to 30 days relative, larger absolute, negat
 
 Deno.test("Store gives each stored version a new CAS and checks it", () => {
   const { store } = clocked();
-  const a = store.store("set", "k", bytes("1"), 0, 0);
-  const b = store.store("set", "k", bytes("2"), 0, 0);
+  const a = store.store({ mode: "set", key: "k", value: bytes("1") });
+  const b = store.store({ mode: "set", key: "k", value: bytes("2") });
   assert.equal(a.item!.cas, 1);
   assert.equal(b.item!.cas, 2);
-  assert.equal(store.store("cas", "k", bytes("3"), 0, 0, 1).status, "exists");
-  assert.equal(store.store("cas", "k", bytes("3"), 0, 0, 2).status, "stored");
-  assert.equal(store.store("cas", "gone", bytes("3"), 0, 0, 2).status, "not_found");
+  assert.equal(store.store({ mode: "cas", key: "k", value: bytes("3"), cas: 1 }).status, "exists");
+  assert.equal(store.store({ mode: "cas", key: "k", value: bytes("3"), cas: 2 }).status, "stored");
+  assert.equal(
+    store.store({ mode: "cas", key: "gone", value: bytes("3"), cas: 2 }).status,
+    "not_found",
+  );
   assert.equal(store.delete("k", 99), "exists");
   assert.equal(store.delete("k", store.peek("k")!.cas), "deleted");
   assert.equal(store.delete("k"), "not_found");
@@ -63,31 +66,41 @@ Deno.test("Store gives each stored version a new CAS and checks it", () => {
 
 Deno.test("Store add, replace, append, prepend follow memcached's rules", () => {
   const { store, value } = clocked();
-  assert.equal(store.store("replace", "k", bytes("x"), 0, 0).status, "not_stored");
-  assert.equal(store.store("append", "k", bytes("x"), 0, 0).status, "not_stored");
-  assert.equal(store.store("add", "k", bytes("mid"), 5, 0).status, "stored");
-  assert.equal(store.store("add", "k", bytes("x"), 0, 0).status, "not_stored");
-  store.store("append", "k", bytes("-end"), 0, 0);
-  store.store("prepend", "k", bytes("start-"), 0, 0);
+  assert.equal(store.store({ mode: "replace", key: "k", value: bytes("x") }).status, "not_stored");
+  assert.equal(store.store({ mode: "append", key: "k", value: bytes("x") }).status, "not_stored");
+  assert.equal(
+    store.store({ mode: "add", key: "k", value: bytes("mid"), flags: 5 }).status,
+    "stored",
+  );
+  assert.equal(store.store({ mode: "add", key: "k", value: bytes("x") }).status, "not_stored");
+  store.store({ mode: "append", key: "k", value: bytes("-end") });
+  store.store({ mode: "prepend", key: "k", value: bytes("start-") });
   assert.equal(value("k"), "start-mid-end");
   assert.equal(store.peek("k")!.flags, 5, "append keeps the item's flags");
 });
 
 Deno.test("Store incr wraps at 2^64, decr stops at 0, non-numeric values are refused", () => {
   const { store, value } = clocked();
-  store.store("set", "n", bytes("18446744073709551614"), 0, 0);
-  assert.equal(store.delta("n", true, 3n).value, 1n);
+  store.store({ mode: "set", key: "n", value: bytes("18446744073709551614") });
+  assert.equal(store.delta({ key: "n", op: "incr", amount: 3n }).value, 1n);
   assert.equal(value("n"), "1                   ", "rewritten in place, padded");
-  assert.equal(store.delta("n", false, 5n).value, 0n);
-  store.store("set", "n", bytes("10"), 0, 0);
-  assert.equal(store.delta("n", true, 5n).value, 15n);
-  assert.equal(store.delta("n", false, 6n, 0, false).value, 9n);
+  assert.equal(store.delta({ key: "n", op: "decr", amount: 5n }).value, 0n);
+  store.store({ mode: "set", key: "n", value: bytes("10") });
+  assert.equal(store.delta({ key: "n", op: "incr", amount: 5n }).value, 15n);
+  assert.equal(
+    store.delta({ key: "n", op: "decr", amount: 6n, heldElsewhere: () => true }).value,
+    9n,
+  );
   assert.equal(value("n"), "9", "not in place: just the digits");
   for (const bad of ["abc", "", "-1", "12a", "  ", "18446744073709551616"]) {
-    store.store("set", "t", bytes(bad), 0, 0);
-    assert.equal(store.delta("t", true, 1n).status, "non_numeric", JSON.stringify(bad));
+    store.store({ mode: "set", key: "t", value: bytes(bad) });
+    assert.equal(
+      store.delta({ key: "t", op: "incr", amount: 1n }).status,
+      "non_numeric",
+      JSON.stringify(bad),
+    );
   }
-  assert.equal(store.delta("missing", true, 1n).status, "not_found");
+  assert.equal(store.delta({ key: "missing", op: "incr", amount: 1n }).status, "not_found");
 });
 
 Deno.test("parseCounter reads numbers as memcached's safe_strtoull does", () => {
@@ -116,10 +129,10 @@ Deno.test("parseCounter reads numbers as memcached's safe_strtoull does", () => 
 Deno.test("Store evicts least recently used items at the memory limit and counts them", () => {
   const { store, advance } = clocked({ memoryLimit: 64 * 1024 });
   const value = new Uint8Array(1000);
-  for (let i = 0; i < 50; i++) store.store("set", `k${i}`, value, 0, 0);
+  for (let i = 0; i < 50; i++) store.store({ mode: "set", key: `k${i}`, value });
   advance(120); // past the LRU bump interval, so a fetch moves k0 to the tail
   assert.ok(store.get("k0"));
-  for (let i = 50; i < 100; i++) store.store("set", `k${i}`, value, 0, 0);
+  for (let i = 50; i < 100; i++) store.store({ mode: "set", key: `k${i}`, value });
   assert.ok(store.counters.evictions > 0);
   assert.ok(store.peek("k0"), "recently fetched k0 survives");
   assert.equal(store.peek("k1"), undefined, "oldest unfetched k1 is evicted");
@@ -131,7 +144,9 @@ Deno.test("Store answers out of memory instead of evicting when eviction is off"
   const { store } = clocked({ memoryLimit: 16 * 1024, evict: false });
   const value = new Uint8Array(1000);
   const statuses = new Set<string>();
-  for (let i = 0; i < 40; i++) statuses.add(store.store("set", `k${i}`, value, 0, 0).status);
+  for (let i = 0; i < 40; i++) {
+    statuses.add(store.store({ mode: "set", key: `k${i}`, value }).status);
+  }
   assert.ok(statuses.has("no_memory"));
   assert.equal(store.counters.evictions, 0);
   assert.ok(store.peek("k0"));
@@ -139,14 +154,26 @@ Deno.test("Store answers out of memory instead of evicting when eviction is off"
 
 Deno.test("Store refuses items over the size limit; a too-large set drops the old value", () => {
   const { store } = clocked({ maxItemSize: 2048 });
-  store.store("set", "k", bytes("old"), 0, 0);
-  assert.equal(store.store("set", "k", new Uint8Array(2048), 0, 0).status, "too_large");
+  store.store({ mode: "set", key: "k", value: bytes("old") });
+  assert.equal(
+    store.store({ mode: "set", key: "k", value: new Uint8Array(2048) }).status,
+    "too_large",
+  );
   assert.equal(store.peek("k"), undefined);
-  store.store("set", "k", bytes("old"), 0, 0);
-  assert.equal(store.store("add", "j", new Uint8Array(4096), 0, 0).status, "too_large");
-  assert.equal(store.store("replace", "k", new Uint8Array(4096), 0, 0).status, "too_large");
+  store.store({ mode: "set", key: "k", value: bytes("old") });
+  assert.equal(
+    store.store({ mode: "add", key: "j", value: new Uint8Array(4096) }).status,
+    "too_large",
+  );
+  assert.equal(
+    store.store({ mode: "replace", key: "k", value: new Uint8Array(4096) }).status,
+    "too_large",
+  );
   assert.equal(str(store.peek("k")?.value), "old", "only set drops the old value");
-  assert.equal(store.store("set", "k", new Uint8Array(1900), 0, 0).status, "stored");
+  assert.equal(
+    store.store({ mode: "set", key: "k", value: new Uint8Array(1900) }).status,
+    "stored",
+  );
 });
 
 Deno.test("Store keeps binary-safe keys with bytes 0x80–0xff apart", () => {
@@ -154,47 +181,51 @@ Deno.test("Store keeps binary-safe keys with bytes 0x80–0xff apart", () => {
   const keys: string[] = [];
   for (let b = 0x80; b <= 0xff; b++) keys.push(`k${String.fromCharCode(b)}`);
   keys.push("k\x00", "k");
-  keys.forEach((key, i) => store.store("set", key, bytes(String(i)), 0, 0));
+  keys.forEach((key, i) => store.store({ mode: "set", key, value: bytes(String(i)) }));
   keys.forEach((key, i) => assert.equal(value(key), String(i)));
   assert.equal(store.size, keys.length);
 });
 
 Deno.test("Store flush drops everything now and spends a CAS id", () => {
   const { store, value } = clocked();
-  store.store("set", "a", bytes("1"), 0, 0);
+  store.store({ mode: "set", key: "a", value: bytes("1") });
   store.flush();
   assert.equal(value("a"), undefined);
-  assert.equal(store.store("set", "b", bytes("2"), 0, 0).item!.cas, 3);
+  assert.equal(store.store({ mode: "set", key: "b", value: bytes("2") }).item!.cas, 3);
   assert.equal(value("b"), "2");
 });
 
 Deno.test("Store flush with a delay drops what was stored before its time comes", () => {
   const { store, advance, value } = clocked();
-  store.store("set", "a", bytes("1"), 0, 0);
+  store.store({ mode: "set", key: "a", value: bytes("1") });
   store.flush(10);
-  assert.equal(store.store("set", "b", bytes("2"), 0, 0).item!.cas, 2, "no CAS id spent yet");
+  assert.equal(
+    store.store({ mode: "set", key: "b", value: bytes("2") }).item!.cas,
+    2,
+    "no CAS id spent yet",
+  );
   advance(8);
   assert.equal(value("a"), "1");
   advance(1); // memcached's flush takes effect a second early (oldest_live = time - 1)
   assert.equal(value("a"), undefined);
   assert.equal(value("b"), undefined);
   advance(5);
-  store.store("set", "c", bytes("3"), 0, 0);
+  store.store({ mode: "set", key: "c", value: bytes("3") });
   assert.equal(value("c"), "3");
 });
 
 Deno.test("Store flush with an absolute time in the past flushes nothing but spends a CAS id", () => {
   const { store, value } = clocked();
-  store.store("set", "a", bytes("1"), 0, 0);
+  store.store({ mode: "set", key: "a", value: bytes("1") });
   store.flush(T0 - 1000);
   assert.equal(value("a"), "1");
-  assert.equal(store.store("set", "b", bytes("2"), 0, 0).item!.cas, 3);
+  assert.equal(store.store({ mode: "set", key: "b", value: bytes("2") }).item!.cas, 3);
 });
 
 Deno.test("Store touch sets a new expiry; sweep reclaims expired items", () => {
   const { store, advance, value } = clocked();
-  store.store("set", "a", bytes("1"), 0, 10);
-  store.store("set", "b", bytes("2"), 0, 10);
+  store.store({ mode: "set", key: "a", value: bytes("1"), exptime: 10 });
+  store.store({ mode: "set", key: "b", value: bytes("2"), exptime: 10 });
   assert.ok(store.touch("a", 100));
   assert.equal(store.touch("missing", 100), undefined);
   advance(20);

@@ -1,6 +1,6 @@
-import { bytesToString } from "../bytes.ts";
-import type { BinaryRequest, Request } from "../messages.ts";
-import { HEADER_SIZE, REQUEST_MAGIC, Status, STATUS_TEXT } from "./constants.ts";
+import { bytesToString, EMPTY, readU32BE } from "../bytes.ts";
+import type { BinaryExtras, BinaryRequest, Request } from "../messages.ts";
+import { HEADER_SIZE, Op, REQUEST_MAGIC, Status, STATUS_TEXT } from "./constants.ts";
 
 /** Options of a {@linkcode BinaryParser}. */
 export interface BinaryParserOptions {
@@ -101,7 +101,7 @@ export class BinaryParser {
       }
       const keyLength = (data[pos + 2] << 8) | data[pos + 3];
       const extrasLength = data[pos + 4];
-      const bodyLength = readU32(data, pos + 8);
+      const bodyLength = readU32BE(data, pos + 8);
       if (keyLength + extrasLength > bodyLength) {
         return this.#fail(data, pos, Status.UNKNOWN_COMMAND, out);
       }
@@ -110,7 +110,7 @@ export class BinaryParser {
       }
       const end = pos + HEADER_SIZE + bodyLength;
       if (end > data.length) break;
-      out.push(decode(data, pos, keyLength, extrasLength, bodyLength));
+      out.push(decode(data, pos));
       pos = end;
     }
     return pos;
@@ -124,7 +124,7 @@ export class BinaryParser {
         kind: "binary",
         opcode: data[pos + 1],
         status,
-        opaque: readU32(data, pos + 12),
+        opaque: readU32BE(data, pos + 12),
         cas: 0,
         key: "",
         value: STATUS_TEXT[status],
@@ -134,38 +134,78 @@ export class BinaryParser {
   }
 }
 
-function readU32(data: Uint8Array, pos: number): number {
-  return ((data[pos] << 24) | (data[pos + 1] << 16) | (data[pos + 2] << 8) | data[pos + 3]) >>> 0;
-}
-
-function decode(
-  data: Uint8Array,
-  pos: number,
-  keyLength: number,
-  extrasLength: number,
-  bodyLength: number,
-): BinaryRequest {
+/** The complete frame at `data[pos..]`. */
+function decode(data: Uint8Array, pos: number): BinaryRequest {
+  const keyLength = (data[pos + 2] << 8) | data[pos + 3];
+  const extrasLength = data[pos + 4];
+  const bodyLength = readU32BE(data, pos + 8);
   const extras = pos + HEADER_SIZE;
   const key = extras + extrasLength;
   const value = key + keyLength;
   const end = pos + HEADER_SIZE + bodyLength;
-  const words = extrasLength >>> 2;
   return {
     kind: "binary",
     opcode: data[pos + 1],
     keyLength,
     extrasLength,
     bodyLength,
-    opaque: readU32(data, pos + 12),
-    cas: readU32(data, pos + 16) * 0x1_0000_0000 + readU32(data, pos + 20),
-    x0: words > 0 ? readU32(data, extras) : 0,
-    x1: words > 1 ? readU32(data, extras + 4) : 0,
-    x2: words > 2 ? readU32(data, extras + 8) : 0,
-    x3: words > 3 ? readU32(data, extras + 12) : 0,
-    x4: words > 4 ? readU32(data, extras + 16) : 0,
+    opaque: readU32BE(data, pos + 12),
+    cas: readU32BE(data, pos + 16) * 0x1_0000_0000 + readU32BE(data, pos + 20),
+    extras: decodeExtras(data, pos),
     key: bytesToString(data, key, value),
     value: value === end ? EMPTY : data.slice(value, end),
   };
 }
 
-const EMPTY = new Uint8Array(0);
+/** The extras of the frame at `data[pos..]`, if its opcode has them and they have their length. */
+function decodeExtras(data: Uint8Array, pos: number): BinaryExtras | undefined {
+  const extrasLength = data[pos + 4];
+  if (extrasLength === 0) return undefined;
+  const at = pos + HEADER_SIZE;
+  switch (FAMILY[data[pos + 1]]) {
+    case "storage":
+      if (extrasLength !== 8) return undefined;
+      return { family: "storage", flags: readU32BE(data, at), exptime: readU32BE(data, at + 4) };
+    case "arithmetic":
+      if (extrasLength !== 20) return undefined;
+      return {
+        family: "arithmetic",
+        delta: readU64BE(data, at),
+        initial: readU64BE(data, at + 8),
+        exptime: readU32BE(data, at + 16),
+      };
+    case "touch":
+      if (extrasLength !== 4) return undefined;
+      return { family: "touch", exptime: readU32BE(data, at) };
+    case "flush":
+      if (extrasLength !== 4) return undefined;
+      return { family: "flush", delay: readU32BE(data, at) };
+    default:
+      return undefined;
+  }
+}
+
+/** Which opcodes carry which extras. */
+const FAMILY: Readonly<Record<number, BinaryExtras["family"]>> = {
+  [Op.SET]: "storage",
+  [Op.SETQ]: "storage",
+  [Op.ADD]: "storage",
+  [Op.ADDQ]: "storage",
+  [Op.REPLACE]: "storage",
+  [Op.REPLACEQ]: "storage",
+  [Op.INCREMENT]: "arithmetic",
+  [Op.INCREMENTQ]: "arithmetic",
+  [Op.DECREMENT]: "arithmetic",
+  [Op.DECREMENTQ]: "arithmetic",
+  [Op.TOUCH]: "touch",
+  [Op.GAT]: "touch",
+  [Op.GATQ]: "touch",
+  [Op.GATK]: "touch",
+  [Op.GATKQ]: "touch",
+  [Op.FLUSH]: "flush",
+  [Op.FLUSHQ]: "flush",
+};
+
+function readU64BE(data: Uint8Array, at: number): bigint {
+  return BigInt(readU32BE(data, at)) << 32n | BigInt(readU32BE(data, at + 4));
+}

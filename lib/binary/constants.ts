@@ -72,5 +72,3 @@ export const REQUEST_MAGIC = 0x80;
 export const RESPONSE_MAGIC = 0x81;
 /** Size of a request or response header. */
 export const HEADER_SIZE = 24;
-/** Longest key memcached accepts. */
-export const KEY_MAX_LENGTH = 250;

@@ -1,12 +1,25 @@
-import type { CommandContext, Session } from "../command_context.ts";
-import type { BinaryRequest, BinaryResponse, Response } from "../messages.ts";
-import { fetchItem } from "../fetch_item.ts";
-import { statReport } from "../stat_report.ts";
+import { EMPTY } from "../bytes.ts";
+import { arithmeticCommand } from "../commands/arithmetic_command.ts";
+import { authCommand } from "../commands/auth_command.ts";
+import { detailCommand } from "../commands/detail_command.ts";
+import { deleteCommand } from "../commands/delete_command.ts";
+import { flushCommand } from "../commands/flush_command.ts";
+import { getCommand } from "../commands/get_command.ts";
+import { statsCommand } from "../commands/stats_command.ts";
+import { storeCommand } from "../commands/store_command.ts";
+import { touchCommand } from "../commands/touch_command.ts";
+import type { ConnectionState } from "../connection_state.ts";
+import { KEY_MAX_LENGTH } from "../constants.ts";
+import type {
+  ArithmeticExtras,
+  BinaryRequest,
+  BinaryResponse,
+  StorageExtras,
+  TouchExtras,
+} from "../messages.ts";
 import type { StoreMode } from "../store.ts";
-import { KEY_MAX_LENGTH, Op, Status, STATUS_TEXT } from "./constants.ts";
-import { saslCommand } from "./sasl.ts";
-
-const EMPTY = new Uint8Array(0);
+import { Op, Status, STATUS_TEXT } from "./constants.ts";
+import { parseSaslPlain } from "./parse_sasl_plain.ts";
 
 /** Quiet opcodes and the loud opcode each stands for. */
 const QUIET: Readonly<Record<number, number>> = {
@@ -26,66 +39,52 @@ const QUIET: Readonly<Record<number, number>> = {
   [Op.GATKQ]: Op.GATK,
 };
 
-/**
- * Where each connection's unsent responses begin: memcached rewrites an
- * incr/decr result in place (space padded) only when nothing else references
- * the item; a GET-family hit queued earlier in the same pipeline still does
- * until the connection transmits (at a NOOP, an error, or the end of what it
- * read), and then it stores a fresh, unpadded copy. Mirroring that keeps
- * values byte-identical. Responses before `from` in `out` (or in any earlier
- * output array) count as sent; a hit is found by scanning at incr time, so
- * GETs pay nothing for it.
- */
-const unsent = new WeakMap<Session, { out: Response[]; from: number }>();
+/** Longest SASL mechanism name memcached accepts (`MAX_SASL_MECH_LEN`). */
+const MAX_MECHANISM_LENGTH = 32;
 
-/** Marks the point where memcached sends every queued response. */
-function responsesSent(call: Call): void {
-  unsent.set(call.ctx.session, { out: call.out, from: call.out.length });
-}
-
-/** Whether an unsent GET-family hit in this connection's output holds item version `cas`. */
-function pinned(call: Call, cas: number): boolean {
-  const mark = unsent.get(call.ctx.session);
-  const from = mark !== undefined && mark.out === call.out ? mark.from : 0;
-  for (let i = from; i < call.out.length; i++) {
-    const res = call.out[i];
-    if (res.kind === "binary" && res.flags !== undefined && res.cas === cas) return true;
-  }
-  return false;
-}
-
-/** One command in flight: the request, its loud opcode, and where replies go. */
+/** One command in flight: the request, its loud opcode, and its connection. */
 interface Call {
   req: BinaryRequest;
   op: number;
   quiet: boolean;
-  ctx: CommandContext;
-  out: Response[];
+  connection: ConnectionState;
 }
 
 /**
- * Runs one binary protocol request against the store, as memcached 1.6 does,
- * appending its responses (none for a quiet success) to `out`. A response of
- * kind `"close"` is appended when the connection must close.
+ * Runs one binary protocol request as memcached 1.6 does: checks it, runs
+ * its command through the command layer, and queues the replies on the
+ * connection (none for a quiet success; a `"close"` when the connection must
+ * close).
  *
  * @example Usage
- * ```ts ignore
- * const out: Response[] = [];
- * executeBinary(request, ctx, out);
+ * ```ts
+ * import { CommandContext } from "../command_context.ts";
+ * import { ConnectionState } from "../connection_state.ts";
+ * import { executeBinary } from "./execute_binary.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const connection = new ConnectionState({ id: 1, context: new CommandContext() });
+ * const out = connection.begin();
+ * executeBinary({
+ *   kind: "binary", opcode: 0x0a, keyLength: 0, extrasLength: 0, bodyLength: 0,
+ *   opaque: 7, cas: 0, extras: undefined, key: "", value: new Uint8Array(0),
+ * }, connection);
+ * assert.ok(out[0].kind === "binary" && out[0].opaque === 7);
  * ```
  */
-export function executeBinary(req: BinaryRequest, ctx: CommandContext, out: Response[]): void {
+export function executeBinary(req: BinaryRequest, connection: ConnectionState): void {
   const loud = QUIET[req.opcode];
-  const call: Call = { req, op: loud ?? req.opcode, quiet: loud !== undefined, ctx, out };
-  if (ctx.settings.sasl && !ctx.session.authenticated && !exemptFromAuth(req.opcode)) {
+  const call: Call = { req, op: loud ?? req.opcode, quiet: loud !== undefined, connection };
+  const { settings } = connection.context;
+  if (settings.sasl && !connection.authenticated && !exemptFromAuth(req.opcode)) {
     error(call, Status.AUTH_ERROR);
-    out.push({ kind: "close" });
+    connection.close();
     return;
   }
   if (req.keyLength > KEY_MAX_LENGTH) return protocolError(call);
-  if (ctx.settings.verbose > 1) ctx.log(logLine(call));
+  if (settings.verbose > 1) connection.context.log(logLine(call));
   const handler = HANDLERS[call.op];
-  if (!handler) return error(call, Status.UNKNOWN_COMMAND, req.bodyLength > 0);
+  if (!handler) return error(call, Status.UNKNOWN_COMMAND, { swallowed: req.bodyLength > 0 });
   if (!handler.valid(req)) return protocolError(call);
   handler.run(call);
 }
@@ -105,8 +104,15 @@ const bare = (r: BinaryRequest) => r.extrasLength === 0 && r.keyLength === 0 && 
 const keyOnly = (r: BinaryRequest) =>
   r.extrasLength === 0 && r.keyLength > 0 && r.bodyLength === r.keyLength;
 const update = (r: BinaryRequest) =>
-  r.extrasLength === 8 && r.keyLength > 0 && r.bodyLength >= r.keyLength + 8;
-const touchLike = (r: BinaryRequest) => r.extrasLength === 4 && r.keyLength > 0;
+  r.extras?.family === "storage" && r.keyLength > 0 && r.bodyLength >= r.keyLength + 8;
+const concat = (r: BinaryRequest) => r.extrasLength === 0 && r.keyLength > 0;
+const touchLike = (r: BinaryRequest) => r.extras?.family === "touch" && r.keyLength > 0;
+const arithmetic = (r: BinaryRequest) =>
+  r.extras?.family === "arithmetic" && r.keyLength > 0 && r.bodyLength === r.keyLength + 20;
+const flushLike = (r: BinaryRequest) =>
+  r.keyLength === 0 && r.bodyLength === r.extrasLength &&
+  (r.extrasLength === 0 || r.extras?.family === "flush");
+const saslKeyed = (r: BinaryRequest) => r.extrasLength === 0 && r.keyLength > 0;
 
 const HANDLERS: Readonly<Record<number, Handler>> = {
   [Op.GET]: { valid: keyOnly, run: get },
@@ -117,31 +123,24 @@ const HANDLERS: Readonly<Record<number, Handler>> = {
   [Op.SET]: { valid: update, run: storeItem },
   [Op.ADD]: { valid: update, run: storeItem },
   [Op.REPLACE]: { valid: update, run: storeItem },
-  [Op.APPEND]: { valid: (r) => r.extrasLength === 0 && r.keyLength > 0, run: storeItem },
-  [Op.PREPEND]: { valid: (r) => r.extrasLength === 0 && r.keyLength > 0, run: storeItem },
+  [Op.APPEND]: { valid: concat, run: storeItem },
+  [Op.PREPEND]: { valid: concat, run: storeItem },
   [Op.DELETE]: { valid: keyOnly, run: remove },
-  [Op.INCREMENT]: {
-    valid: (r) => r.keyLength > 0 && r.extrasLength === 20 && r.bodyLength === r.keyLength + 20,
-    run: delta,
-  },
-  [Op.DECREMENT]: {
-    valid: (r) => r.keyLength > 0 && r.extrasLength === 20 && r.bodyLength === r.keyLength + 20,
-    run: delta,
-  },
+  [Op.INCREMENT]: { valid: arithmetic, run: delta },
+  [Op.DECREMENT]: { valid: arithmetic, run: delta },
   [Op.QUIT]: { valid: bare, run: quit },
-  [Op.FLUSH]: {
-    valid: (r) =>
-      r.keyLength === 0 && r.bodyLength === r.extrasLength &&
-      (r.extrasLength === 0 || r.extrasLength === 4),
-    run: flush,
-  },
+  [Op.FLUSH]: { valid: flushLike, run: flush },
   [Op.NOOP]: { valid: bare, run: noop },
-  [Op.VERSION]: { valid: bare, run: (call) => reply(call, Status.OK, call.ctx.settings.version) },
+  [Op.VERSION]: { valid: bare, run: (call) => reply(call, { value: settingsOf(call).version }) },
   [Op.STAT]: { valid: (r) => r.extrasLength === 0, run: stat },
-  [Op.SASL_LIST_MECHS]: { valid: bare, run: (call) => sasl(call) },
-  [Op.SASL_AUTH]: { valid: (r) => r.extrasLength === 0 && r.keyLength > 0, run: (c) => sasl(c) },
-  [Op.SASL_STEP]: { valid: (r) => r.extrasLength === 0 && r.keyLength > 0, run: (c) => sasl(c) },
+  [Op.SASL_LIST_MECHS]: { valid: bare, run: sasl },
+  [Op.SASL_AUTH]: { valid: saslKeyed, run: sasl },
+  [Op.SASL_STEP]: { valid: saslKeyed, run: sasl },
 };
+
+function settingsOf(call: Call) {
+  return call.connection.context.settings;
+}
 
 function response(call: Call, status: number, value: Uint8Array | string): BinaryResponse {
   return {
@@ -156,49 +155,53 @@ function response(call: Call, status: number, value: Uint8Array | string): Binar
 }
 
 /** A success reply; quiet commands send none. */
-function reply(call: Call, status: number, value: Uint8Array | string, cas = 0): void {
+function reply(call: Call, fields: { value?: Uint8Array | string; cas?: number } = {}): void {
   if (call.quiet) return;
-  const res = response(call, status, value);
-  res.cas = cas;
-  call.out.push(res);
+  const res = response(call, Status.OK, fields.value ?? EMPTY);
+  res.cas = fields.cas ?? 0;
+  call.connection.reply(res);
 }
 
 /**
  * An error reply with memcached's text; sent for quiet commands too. Unless
  * memcached swallows a body after it (`swallowed`), it sends its queue then.
  */
-function error(call: Call, status: number, swallowed = false): void {
-  call.out.push(response(call, status, STATUS_TEXT[status]));
-  if (!swallowed) responsesSent(call);
+function error(call: Call, status: number, options: { swallowed?: boolean } = {}): void {
+  call.connection.reply(response(call, status, STATUS_TEXT[status]));
+  if (!options.swallowed) call.connection.transmitted();
 }
 
 /** memcached's `handle_binary_protocol_error`: "Invalid arguments", then close. */
 function protocolError(call: Call): void {
   error(call, Status.EINVAL);
-  call.out.push({ kind: "close" });
+  call.connection.close();
 }
 
 function get(call: Call): void {
-  const { req, op, ctx } = call;
-  const touch = op === Op.TOUCH || op === Op.GAT || op === Op.GATK;
+  const { req, op, connection } = call;
+  const { context } = connection;
   const withKey = op === Op.GETK || op === Op.GATK;
-  const item = fetchItem(ctx, req.key, touch, req.x0);
-  if (!item) {
+  const result = op === Op.GET || op === Op.GETK
+    ? context.run(getCommand, { key: req.key })
+    : context.run(touchCommand, {
+      key: req.key,
+      exptime: (req.extras as TouchExtras).exptime,
+      detailGet: true,
+    });
+  if (result.status === "miss") {
     if (call.quiet) return;
-    if (withKey) {
-      const res = response(call, Status.KEY_ENOENT, EMPTY);
-      res.key = req.key;
-      call.out.push(res);
-    } else {
-      error(call, Status.KEY_ENOENT);
-    }
+    if (!withKey) return error(call, Status.KEY_ENOENT);
+    const res = response(call, Status.KEY_ENOENT, EMPTY);
+    res.key = req.key;
+    connection.reply(res);
     return;
   }
+  const { item } = result;
   const res = response(call, Status.OK, op === Op.TOUCH ? EMPTY : item.value);
   res.cas = item.cas;
   res.flags = item.flags;
   if (withKey) res.key = req.key;
-  call.out.push(res);
+  connection.reply(res);
 }
 
 const MODES: Readonly<Record<number, StoreMode>> = {
@@ -209,32 +212,38 @@ const MODES: Readonly<Record<number, StoreMode>> = {
   [Op.PREPEND]: "prepend",
 };
 
+const NO_EXTRAS = { flags: 0, exptime: 0 };
+
 function storeItem(call: Call): void {
-  const { req, op, ctx } = call;
-  const c = ctx.stats.c;
+  const { req, op } = call;
+  const { flags, exptime } = (req.extras as StorageExtras | undefined) ?? NO_EXTRAS;
   // memcached turns any set/add/replace carrying a CAS into a CAS store.
   const mode = req.cas !== 0 && op <= Op.REPLACE ? "cas" : MODES[op];
-  c.cmd_set++;
-  const result = ctx.store.store(mode, req.key, req.value, req.x0, req.x1, req.cas);
+  const result = call.connection.context.run(storeCommand, {
+    mode,
+    key: req.key,
+    value: req.value,
+    flags,
+    exptime,
+    cas: req.cas,
+    // A too-large SET drops the old value, even one carrying a CAS.
+    unlinkIfTooLarge: op === Op.SET,
+    countFailures: false,
+    detailSet: true,
+  });
   switch (result.status) {
     case "stored":
-      if (req.cas !== 0) c.cas_hits++;
-      return reply(call, Status.OK, EMPTY, result.item!.cas);
+      return reply(call, { cas: result.item!.cas });
     case "exists":
-      c.cas_badval++;
       return error(call, Status.KEY_EEXISTS);
     case "not_found":
-      c.cas_misses++;
       return error(call, Status.KEY_ENOENT);
     case "too_large":
-      c.store_too_large++;
-      // A too-large SET drops the old value, even one carrying a CAS.
-      if (op === Op.SET) ctx.store.delete(req.key);
-      return error(call, Status.E2BIG, true);
+      return error(call, Status.E2BIG, { swallowed: true });
     case "no_memory":
-      c.store_no_memory++;
       return error(call, Status.ENOMEM);
     case "not_stored":
+    case "bad_chunk":
       if (mode === "add") return error(call, Status.KEY_EEXISTS);
       if (mode === "replace") return error(call, Status.KEY_ENOENT);
       return error(call, Status.NOT_STORED);
@@ -242,32 +251,34 @@ function storeItem(call: Call): void {
 }
 
 function remove(call: Call): void {
-  const { req, ctx } = call;
-  switch (ctx.store.delete(req.key, req.cas)) {
+  const { req } = call;
+  const result = call.connection.context.run(deleteCommand, { key: req.key, cas: req.cas });
+  switch (result.status) {
     case "deleted":
-      ctx.stats.c.delete_hits++;
-      return reply(call, Status.OK, EMPTY);
+      return reply(call);
     case "exists":
       return error(call, Status.KEY_EEXISTS);
     case "not_found":
-      ctx.stats.c.delete_misses++;
       return error(call, Status.KEY_ENOENT);
   }
 }
 
 function delta(call: Call): void {
-  const { req, op, ctx } = call;
-  const c = ctx.stats.c;
-  const incr = op === Op.INCREMENT;
-  const amount = BigInt(req.x0) << 32n | BigInt(req.x1);
-  const current = ctx.store.peek(req.key);
-  const inPlace = current === undefined || !pinned(call, current.cas);
-  const result = ctx.store.delta(req.key, incr, amount, req.cas, inPlace);
+  const { req, op, connection } = call;
+  const extras = req.extras as ArithmeticExtras;
+  const result = connection.context.run(arithmeticCommand, {
+    key: req.key,
+    op: op === Op.INCREMENT ? "incr" : "decr",
+    delta: extras.delta,
+    cas: req.cas,
+    create: extras.exptime === 0xffffffff
+      ? undefined
+      : { initial: extras.initial, exptime: extras.exptime },
+    heldByReply: connection.holdsItem,
+  });
   switch (result.status) {
     case "ok":
-      if (incr) c.incr_hits++;
-      else c.decr_hits++;
-      return reply(call, Status.OK, u64(result.value!), result.cas);
+      return reply(call, { value: u64(result.value), cas: result.item.cas });
     case "non_numeric":
       return error(call, Status.DELTA_BADVAL);
     case "exists":
@@ -275,19 +286,10 @@ function delta(call: Call): void {
     case "no_memory":
       return error(call, Status.ENOMEM);
     case "not_found":
-      break;
+      return error(call, Status.KEY_ENOENT);
+    case "not_created":
+      return error(call, result.outOfMemory ? Status.ENOMEM : Status.NOT_STORED);
   }
-  if (req.x4 === 0xffffffff) {
-    if (incr) c.incr_misses++;
-    else c.decr_misses++;
-    return error(call, Status.KEY_ENOENT);
-  }
-  const initial = BigInt(req.x2) << 32n | BigInt(req.x3);
-  const digits = new TextEncoder().encode(initial.toString());
-  const created = ctx.store.store("add", req.key, digits, 0, req.x4);
-  if (created.status === "stored") return reply(call, Status.OK, u64(initial), created.item!.cas);
-  if (created.status === "no_memory") return error(call, Status.ENOMEM);
-  error(call, Status.NOT_STORED);
 }
 
 function u64(value: bigint): Uint8Array {
@@ -298,38 +300,88 @@ function u64(value: bigint): Uint8Array {
 
 /** NOOP answers and makes memcached send everything queued. */
 function noop(call: Call): void {
-  reply(call, Status.OK, EMPTY);
-  responsesSent(call);
+  reply(call);
+  call.connection.transmitted();
 }
 
 function quit(call: Call): void {
-  reply(call, Status.OK, EMPTY);
-  call.out.push({ kind: "close" });
+  reply(call);
+  call.connection.close();
 }
 
 function flush(call: Call): void {
-  call.ctx.stats.c.cmd_flush++;
-  call.ctx.store.flush(call.req.extrasLength === 4 ? call.req.x0 : 0);
-  reply(call, Status.OK, EMPTY);
+  const { extras } = call.req;
+  const delay = extras?.family === "flush" ? extras.delay : 0;
+  call.connection.context.run(flushCommand, { delay });
+  reply(call);
 }
 
+/**
+ * STAT, keyed as memcached's `process_bin_stat` reads the key: empty for the
+ * general stats; `reset`, `settings` and `detail on|off|dump` by prefix;
+ * `items`, `slabs` and `sizes` exactly; anything else (`conns` and
+ * `cachedump` too) is "Not found".
+ */
 function stat(call: Call): void {
-  const lines = statReport(call.ctx, call.req.key);
-  if (lines === undefined) return error(call, Status.KEY_ENOENT);
+  const { context } = call.connection;
+  const key = call.req.key;
+  let lines: [string, string][];
+  if (key.startsWith("detail")) {
+    const rest = key.slice(6);
+    const action = rest.startsWith(" dump")
+      ? "dump"
+      : rest.startsWith(" on")
+      ? "on"
+      : rest.startsWith(" off")
+      ? "off"
+      : undefined;
+    if (action === undefined) return error(call, Status.KEY_ENOENT);
+    const { dump } = context.run(detailCommand, { action });
+    lines = dump === undefined ? [] : [["detailed", dump]];
+  } else {
+    const group = key === "" || key === "items" || key === "slabs" || key === "sizes"
+      ? key
+      : key.startsWith("reset")
+      ? "reset"
+      : key.startsWith("settings")
+      ? "settings"
+      : undefined;
+    const result = group === undefined ? undefined : context.run(statsCommand, { group });
+    if (result === undefined || result.status === "unknown") {
+      return error(call, Status.KEY_ENOENT);
+    }
+    lines = result.lines;
+  }
   for (const [name, value] of lines) {
     const res = response(call, Status.OK, value);
     res.key = name;
-    call.out.push(res);
+    call.connection.reply(res);
   }
-  call.out.push(response(call, Status.OK, EMPTY));
+  call.connection.reply(response(call, Status.OK, EMPTY));
 }
 
+/**
+ * SASL with the PLAIN mechanism, as memcached's binary protocol does it:
+ * LIST_MECHS answers `PLAIN`; a mechanism name over 32 bytes is "Invalid
+ * arguments"; AUTH `PLAIN` with a good message authenticates; anything else,
+ * and every STEP (PLAIN completes in one step), is an auth error. Every AUTH
+ * and STEP drops the connection's earlier authentication first.
+ */
 function sasl(call: Call): void {
-  const { req, ctx } = call;
-  if (!ctx.settings.sasl) return error(call, Status.UNKNOWN_COMMAND);
-  const result = saslCommand(req.opcode, req.key, req.value, ctx);
-  if (result.status === Status.OK) return reply(call, Status.OK, result.body);
-  error(call, result.status);
+  const { req, connection } = call;
+  if (!settingsOf(call).sasl) return error(call, Status.UNKNOWN_COMMAND);
+  if (req.opcode === Op.SASL_LIST_MECHS) return reply(call, { value: "PLAIN" });
+  if (req.key.length > MAX_MECHANISM_LENGTH) return error(call, Status.EINVAL);
+  const plain = req.opcode === Op.SASL_AUTH && req.key === "PLAIN"
+    ? parseSaslPlain(req.value)
+    : undefined;
+  const result = connection.context.run(authCommand, {
+    connection,
+    user: plain?.user,
+    password: plain?.password,
+  });
+  if (result.status === "ok") return reply(call, { value: "Authenticated" });
+  error(call, Status.AUTH_ERROR);
 }
 
 const OP_NAMES = Object.fromEntries(Object.entries(Op).map(([name, code]) => [code, name]));
@@ -344,7 +396,7 @@ function opName(opcode: number): string {
  */
 function logLine(call: Call): string {
   const { req, op } = call;
-  const who = `<${call.ctx.session.id}`;
+  const who = `<${call.connection.id}`;
   switch (op) {
     case Op.GET:
     case Op.GETK:

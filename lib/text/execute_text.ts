@@ -1,129 +1,109 @@
-import { checkCredentials } from "../auth_file.ts";
-import type { CommandContext } from "../command_context.ts";
-import { fetchItem } from "../fetch_item.ts";
-import type { Response } from "../messages.ts";
-import { statReport } from "../stat_report.ts";
+import { arithmeticCommand } from "../commands/arithmetic_command.ts";
+import { authCommand } from "../commands/auth_command.ts";
+import { cachedumpCommand } from "../commands/cachedump_command.ts";
+import { detailCommand } from "../commands/detail_command.ts";
+import { deleteCommand } from "../commands/delete_command.ts";
+import { flushCommand } from "../commands/flush_command.ts";
+import { getCommand } from "../commands/get_command.ts";
+import { memoryLimitCommand } from "../commands/memory_limit_command.ts";
+import { statsCommand } from "../commands/stats_command.ts";
+import { storeCommand } from "../commands/store_command.ts";
+import { touchCommand } from "../commands/touch_command.ts";
+import type { ConnectionState } from "../connection_state.ts";
+import { KEY_MAX_LENGTH } from "../constants.ts";
 import type { StoreMode } from "../store.ts";
-import { deltaInPlace, executeMeta } from "./execute_meta.ts";
+import { executeMeta } from "./execute_meta.ts";
 import { safeStrtol, safeStrtoul, safeStrtoull } from "./safe_strtol.ts";
-import { KEY_MAX_LENGTH, MAX_WORDS, tokenize } from "./text_parser.ts";
+import { TextCall } from "./text_call.ts";
+import { tokenize } from "./text_parser.ts";
 import type { TextRequest } from "./text_request.ts";
 
-const INT_MAX = 0x7fffffff;
-
-/** One text command in flight: its request, where replies go, and its `noreply`. */
-export interface TextCall {
-  req: TextRequest;
-  ctx: CommandContext;
-  out: Response[];
-  /** memcached's `c->noreply`: replies through {@linkcode reply} are dropped. */
-  noreply: boolean;
-}
-
-/** Sends one reply line (dropped under `noreply`, as memcached's `out_string`). */
-export function reply(call: TextCall, line: string): void {
-  if (call.noreply) return;
-  call.out.push({ kind: "text", parts: [line + "\r\n"] });
-}
-
-/** Sends one reply line whatever `noreply` says (memcached's `out_errstring`). */
-export function replyAlways(call: TextCall, line: string): void {
-  call.out.push({ kind: "text", parts: [line + "\r\n"] });
-}
-
-/** memcached's token count: the words (at most 23 are split off) plus the terminal token. */
-export function tokenCount(words: string[]): number {
-  return Math.min(words.length, MAX_WORDS) + 1;
-}
+const BAD_FORMAT = "CLIENT_ERROR bad command line format";
 
 /**
- * Runs one text or meta protocol command against the store, as memcached
- * 1.6's `process_command_ascii` does, appending its replies to `out` (a
- * `"close"` response when the connection must close). The request is
- * already split into words; data blocks are already read.
+ * Runs one text or meta protocol command as memcached 1.6's
+ * `process_command_ascii` does: decodes its arguments, runs it through the
+ * command layer and queues the reply on the connection (a `"close"` when
+ * the connection must close). The request is already split into words;
+ * data blocks are already read.
  *
  * @example Usage
- * ```ts ignore
- * const out: Response[] = [];
- * executeText({ kind: "text", words: ["version"] }, ctx, out);
+ * ```ts
+ * import { CommandContext } from "../command_context.ts";
+ * import { ConnectionState } from "../connection_state.ts";
+ * import { executeText } from "./execute_text.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const connection = new ConnectionState({ id: 1, context: new CommandContext() });
+ * const out = connection.begin();
+ * executeText({ kind: "text", words: ["get", "k"] }, connection);
+ * assert.deepEqual(out, [{ kind: "text", parts: ["END\r\n"] }]);
  * ```
  */
-export function executeText(req: TextRequest, ctx: CommandContext, out: Response[]): void {
-  const call: TextCall = { req, ctx, out, noreply: false };
-  if (req.error !== undefined) return replyAlways(call, req.error);
-  if (ctx.settings.sasl && !ctx.session.authenticated) return authenticate(call);
-  if (ctx.settings.verbose > 1) ctx.log(`<${ctx.session.id} ${req.words.join(" ")}`);
+export function executeText(req: TextRequest, connection: ConnectionState): void {
+  const call = new TextCall(req, connection);
+  const { settings } = connection.context;
+  if (settings.sasl && !connection.authenticated) return authenticate(call);
+  if (settings.verbose > 1) connection.context.log(`<${connection.id} ${req.words.join(" ")}`);
   const words = req.words;
-  const nt = tokenCount(words);
+  const nt = call.tokenCount;
   const cmd = words[0];
-  if (cmd === undefined || cmd.length < 2) return reply(call, "ERROR");
-  const first = cmd.charCodeAt(0);
-  if (first === 0x6d && cmd.length === 2) return executeMeta(call);
+  if (cmd === undefined || cmd.length < 2) return call.reply("ERROR");
+  if (cmd.charCodeAt(0) === 0x6d && cmd.length === 2) return executeMeta(call);
   switch (cmd) {
     case "get":
     case "bget":
-      return nt < 3 ? reply(call, "ERROR") : get(call, false, false);
     case "gets":
-      return nt < 3 ? reply(call, "ERROR") : get(call, true, false);
     case "gat":
-      return nt < 3 ? reply(call, "ERROR") : get(call, false, true);
     case "gats":
-      return nt < 3 ? reply(call, "ERROR") : get(call, true, true);
+      return nt < 3 ? call.reply("ERROR") : get(call, cmd);
     case "set":
     case "add":
     case "replace":
     case "append":
     case "prepend":
-      return nt !== 6 && nt !== 7 ? reply(call, "ERROR") : update(call, cmd, false);
+      return nt !== 6 && nt !== 7 ? call.reply("ERROR") : update(call, cmd);
     case "cas":
-      return nt !== 7 && nt !== 8 ? reply(call, "ERROR") : update(call, "cas", true);
+      return nt !== 7 && nt !== 8 ? call.reply("ERROR") : update(call, "cas");
     case "incr":
     case "decr":
-      return nt !== 4 && nt !== 5 ? reply(call, "ERROR") : arithmetic(call, cmd === "incr");
+      return nt !== 4 && nt !== 5 ? call.reply("ERROR") : arithmetic(call, cmd);
     case "delete":
-      return nt < 3 || nt > 5 ? reply(call, "ERROR") : remove(call);
+      return nt < 3 || nt > 5 ? call.reply("ERROR") : remove(call);
     case "touch":
-      return nt !== 4 && nt !== 5 ? reply(call, "ERROR") : touch(call);
+      return nt !== 4 && nt !== 5 ? call.reply("ERROR") : touch(call);
     case "stats":
       return stats(call);
     case "flush_all":
-      return nt < 2 || nt > 4 ? reply(call, "ERROR") : flushAll(call);
+      return nt < 2 || nt > 4 ? call.reply("ERROR") : flushAll(call);
     case "version":
-      return reply(call, `VERSION ${ctx.settings.version}`);
+      return call.reply(`VERSION ${settings.version}`);
     case "quit":
-      out.push({ kind: "close" });
-      return;
+      return connection.close();
     case "verbosity":
-      return nt !== 3 && nt !== 4 ? reply(call, "ERROR") : verbosity(call);
+      return nt !== 3 && nt !== 4 ? call.reply("ERROR") : verbosity(call);
     case "cache_memlimit":
-      return nt !== 3 && nt !== 4 ? reply(call, "ERROR") : memlimit(call);
+      return nt !== 3 && nt !== 4 ? call.reply("ERROR") : memlimit(call);
     case "shutdown":
       return shutdown(call);
   }
   // memcached's first-letter dispatch: these initials never reach the HTTP check.
-  if ("gsacidt".includes(cmd[0])) return reply(call, "ERROR");
-  if (words[nt - 2].startsWith("HTTP/")) {
-    out.push({ kind: "close" });
-    return;
-  }
-  reply(call, "ERROR");
+  if ("gsacidt".includes(cmd[0])) return call.reply("ERROR");
+  if (words[nt - 2].startsWith("HTTP/")) return connection.close();
+  call.reply("ERROR");
 }
 
-/** `noreply` as memcached's `set_noreply_maybe`: the last token says so. */
-function setNoreply(call: TextCall): boolean {
-  const words = call.req.words;
-  call.noreply = words[tokenCount(words) - 2] === "noreply";
-  return call.noreply;
-}
-
-function get(call: TextCall, withCas: boolean, touch: boolean): void {
-  const { req, ctx } = call;
-  const words = req.words;
+/** `get`, `bget`, `gets`, `gat` and `gats`: one get or touch per key, one reply. */
+function get(call: TextCall, cmd: "get" | "bget" | "gets" | "gat" | "gats"): void {
+  const { words, connection } = call;
+  const { context } = connection;
+  const withCas = cmd === "gets" || cmd === "gats";
+  const touch = cmd === "gat" || cmd === "gats";
   let i = 1;
   let exptime = 0;
   if (touch) {
     const e = safeStrtol(words[1]);
-    if (e === undefined) return reply(call, "CLIENT_ERROR invalid exptime argument");
+    if (e === undefined) return call.reply("CLIENT_ERROR invalid exptime argument");
     exptime = e;
     i = 2;
   }
@@ -133,11 +113,14 @@ function get(call: TextCall, withCas: boolean, touch: boolean): void {
     if (key.length > KEY_MAX_LENGTH) {
       // memcached releases every response it has not sent yet: this command's
       // and those of the commands before it in the same read.
-      call.out.length = 0;
-      return reply(call, "CLIENT_ERROR bad command line format");
+      connection.dropUnsent();
+      return call.reply(BAD_FORMAT);
     }
-    const item = fetchItem(ctx, key, touch, exptime);
-    if (!item) continue;
+    const result = touch
+      ? context.run(touchCommand, { key, exptime, detailGet: true })
+      : context.run(getCommand, { key });
+    if (result.status === "miss") continue;
+    const { item } = result;
     // Separate parts: the key is already a flat string, and a short tail is
     // cheaper to write than one long concatenated header.
     const tail = withCas
@@ -146,213 +129,174 @@ function get(call: TextCall, withCas: boolean, touch: boolean): void {
     parts.push("VALUE ", key, tail, item.value, "\r\n");
   }
   parts.push("END\r\n");
-  call.out.push({ kind: "text", parts });
+  call.send({ kind: "text", parts });
 }
 
-function update(call: TextCall, mode: StoreMode, handleCas: boolean): void {
-  const { req, ctx } = call;
-  const { store } = ctx;
-  const c = ctx.stats.c;
-  const words = req.words;
-  setNoreply(call);
-  const key = words[1];
-  if (key.length > KEY_MAX_LENGTH) return reply(call, "CLIENT_ERROR bad command line format");
-  const flags = safeStrtoul(words[2]);
-  const exptime = safeStrtol(words[3]);
-  const length = safeStrtol(words[4]);
-  if (flags === undefined || exptime === undefined || length === undefined) {
-    return reply(call, "CLIENT_ERROR bad command line format");
-  }
-  let cas = 0;
-  if (handleCas) {
-    const value = safeStrtoull(words[5]);
-    if (value === undefined) return reply(call, "CLIENT_ERROR bad command line format");
-    cas = Number(value);
-  }
-  if (length < 0 || length > INT_MAX - 2) {
-    return reply(call, "CLIENT_ERROR bad command line format");
-  }
-  // The parser read (or swallowed) the data block.
-  c.cmd_set++;
-  if (req.block === "too_large" || store.itemSize(key, length, flags) > store.maxItemSize) {
-    c.store_too_large++;
+function update(call: TextCall, mode: StoreMode): void {
+  const { req } = call;
+  call.setNoreply();
+  const line = req.storage;
+  // The parser read no data block after a line it did not accept.
+  if (line === undefined) return call.reply(BAD_FORMAT);
+  const result = call.connection.context.run(storeCommand, {
+    mode,
+    key: req.words[1],
+    value: req.block === "too_large" ? undefined : req.data,
+    flags: line.flags,
+    exptime: line.exptime,
+    cas: line.cas,
+    badChunk: req.block !== "ok",
     // memcached drops the old value rather than leave it stale after a failed set.
-    if (mode === "set") store.delete(key);
-    return reply(call, "SERVER_ERROR object too large for cache");
-  }
-  if (req.block !== "ok" || !req.data) return reply(call, "CLIENT_ERROR bad data chunk");
-  const result = store.store(mode, key, req.data, flags, exptime, cas);
-  switch (result.status) {
-    case "stored":
-      if (mode === "cas") c.cas_hits++;
-      return reply(call, "STORED");
-    case "exists":
-      if (mode === "cas") c.cas_badval++;
-      return reply(call, "EXISTS");
-    case "not_found":
-      if (mode === "cas") c.cas_misses++;
-      return reply(call, "NOT_FOUND");
-    case "not_stored":
-      return reply(call, "NOT_STORED");
-    case "too_large":
-      c.store_too_large++;
-      return reply(call, "SERVER_ERROR object too large for cache");
-    case "no_memory":
-      c.store_no_memory++;
-      return reply(call, "SERVER_ERROR out of memory storing object");
-  }
+    unlinkIfTooLarge: mode === "set",
+    detailSet: true,
+  });
+  call.reply(STORE_REPLIES[result.status]);
 }
 
-function arithmetic(call: TextCall, incr: boolean): void {
-  const { req, ctx } = call;
-  const c = ctx.stats.c;
-  setNoreply(call);
-  const key = req.words[1];
-  if (key.length > KEY_MAX_LENGTH) return reply(call, "CLIENT_ERROR bad command line format");
-  const delta = safeStrtoull(req.words[2]);
-  if (delta === undefined) return reply(call, "CLIENT_ERROR invalid numeric delta argument");
-  const result = deltaInPlace(ctx.store, key, incr, delta);
+const STORE_REPLIES = {
+  stored: "STORED",
+  exists: "EXISTS",
+  not_found: "NOT_FOUND",
+  not_stored: "NOT_STORED",
+  too_large: "SERVER_ERROR object too large for cache",
+  no_memory: "SERVER_ERROR out of memory storing object",
+  bad_chunk: "CLIENT_ERROR bad data chunk",
+} as const;
+
+function arithmetic(call: TextCall, op: "incr" | "decr"): void {
+  const { words } = call;
+  call.setNoreply();
+  const key = words[1];
+  if (key.length > KEY_MAX_LENGTH) return call.reply(BAD_FORMAT);
+  const delta = safeStrtoull(words[2]);
+  if (delta === undefined) return call.reply("CLIENT_ERROR invalid numeric delta argument");
+  const result = call.connection.context.run(arithmeticCommand, { key, op, delta });
   switch (result.status) {
     case "ok":
-      if (incr) c.incr_hits++;
-      else c.decr_hits++;
-      return reply(call, result.value!.toString());
+      return call.reply(result.value.toString());
     case "non_numeric":
-      return reply(call, "CLIENT_ERROR cannot increment or decrement non-numeric value");
+      return call.reply("CLIENT_ERROR cannot increment or decrement non-numeric value");
     case "no_memory":
-      return reply(call, "SERVER_ERROR out of memory");
+    case "not_created":
+      return call.reply("SERVER_ERROR out of memory");
     case "not_found":
-      if (incr) c.incr_misses++;
-      else c.decr_misses++;
-      return reply(call, "NOT_FOUND");
+      return call.reply("NOT_FOUND");
     case "exists":
       return; // cannot happen without a CAS
   }
 }
 
 function remove(call: TextCall): void {
-  const { req, ctx } = call;
-  const words = req.words;
-  const nt = tokenCount(words);
+  const { words } = call;
+  const nt = call.tokenCount;
   if (nt > 3) {
     const holdIsZero = words[2] === "0";
-    const noreply = setNoreply(call);
+    const noreply = call.setNoreply();
     const valid = (nt === 4 && (holdIsZero || noreply)) || (nt === 5 && holdIsZero && noreply);
     if (!valid) {
-      return reply(
-        call,
+      return call.reply(
         "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]",
       );
     }
   }
   const key = words[1];
-  if (key.length > KEY_MAX_LENGTH) return reply(call, "CLIENT_ERROR bad command line format");
-  if (ctx.store.delete(key) === "deleted") {
-    ctx.stats.c.delete_hits++;
-    return reply(call, "DELETED");
-  }
-  ctx.stats.c.delete_misses++;
-  reply(call, "NOT_FOUND");
+  if (key.length > KEY_MAX_LENGTH) return call.reply(BAD_FORMAT);
+  const result = call.connection.context.run(deleteCommand, { key });
+  call.reply(result.status === "deleted" ? "DELETED" : "NOT_FOUND");
 }
 
 function touch(call: TextCall): void {
-  const { req, ctx } = call;
-  const c = ctx.stats.c;
-  setNoreply(call);
-  const key = req.words[1];
-  if (key.length > KEY_MAX_LENGTH) return reply(call, "CLIENT_ERROR bad command line format");
-  const exptime = safeStrtol(req.words[2]);
-  if (exptime === undefined) return reply(call, "CLIENT_ERROR invalid exptime argument");
-  c.cmd_touch++;
-  if (ctx.store.touch(key, exptime)) {
-    c.touch_hits++;
-    return reply(call, "TOUCHED");
-  }
-  c.touch_misses++;
-  reply(call, "NOT_FOUND");
+  const { words } = call;
+  call.setNoreply();
+  const key = words[1];
+  if (key.length > KEY_MAX_LENGTH) return call.reply(BAD_FORMAT);
+  const exptime = safeStrtol(words[2]);
+  if (exptime === undefined) return call.reply("CLIENT_ERROR invalid exptime argument");
+  const result = call.connection.context.run(touchCommand, { key, exptime });
+  call.reply(result.status === "hit" ? "TOUCHED" : "NOT_FOUND");
 }
 
 function flushAll(call: TextCall): void {
-  const { req, ctx } = call;
-  const noreply = setNoreply(call);
-  ctx.stats.c.cmd_flush++;
-  let delay = 0;
-  if (tokenCount(req.words) !== (noreply ? 3 : 2)) {
-    const value = safeStrtol(req.words[1]);
-    if (value === undefined) return reply(call, "CLIENT_ERROR invalid exptime argument");
-    delay = value;
-  }
-  ctx.store.flush(delay > 0 ? delay : 0);
-  reply(call, "OK");
+  const noreply = call.setNoreply();
+  const delay = call.tokenCount === (noreply ? 3 : 2) ? 0 : safeStrtol(call.words[1]);
+  const result = call.connection.context.run(flushCommand, { delay });
+  call.reply(result.status === "ok" ? "OK" : "CLIENT_ERROR invalid exptime argument");
 }
 
 function verbosity(call: TextCall): void {
-  setNoreply(call);
+  call.setNoreply();
   // The level is accepted but not applied: our log output is set at start-up.
-  if (safeStrtoul(call.req.words[1]) === undefined) {
-    return reply(call, "CLIENT_ERROR bad command line format");
-  }
-  reply(call, "OK");
+  if (safeStrtoul(call.words[1]) === undefined) return call.reply(BAD_FORMAT);
+  call.reply("OK");
 }
 
 function memlimit(call: TextCall): void {
-  setNoreply(call);
-  const mb = safeStrtoul(call.req.words[1]);
-  if (mb === undefined) return reply(call, "ERROR");
-  if (mb < 8) return reply(call, "MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m");
+  call.setNoreply();
+  const mb = safeStrtoul(call.words[1]);
+  if (mb === undefined) return call.reply("ERROR");
+  if (mb < 8) return call.reply("MEMLIMIT_TOO_SMALL cannot set maxbytes to less than 8m");
   if (mb > 1_000_000_000) {
-    return reply(call, "MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes");
+    return call.reply("MEMLIMIT_ADJUST_FAILED input value is megabytes not bytes");
   }
-  call.ctx.store.memoryLimit = mb * 1024 * 1024;
-  reply(call, "OK");
+  call.connection.context.run(memoryLimitCommand, { bytes: mb * 1024 * 1024 });
+  call.reply("OK");
 }
 
 function shutdown(call: TextCall): void {
-  const { req, ctx, out } = call;
-  if (!ctx.settings.enableShutdown) return reply(call, "ERROR: shutdown not enabled");
-  const nt = tokenCount(req.words);
-  if (nt === 2 || (nt === 3 && req.words[1] === "graceful")) {
-    out.push({ kind: "close" });
-    ctx.shutdown();
+  const { words, connection } = call;
+  const { context } = connection;
+  if (!context.settings.enableShutdown) return call.reply("ERROR: shutdown not enabled");
+  const nt = call.tokenCount;
+  if (nt === 2 || (nt === 3 && words[1] === "graceful")) {
+    connection.close();
+    context.shutdown();
     return;
   }
-  reply(call, "CLIENT_ERROR invalid shutdown mode");
+  call.reply("CLIENT_ERROR invalid shutdown mode");
 }
 
 function stats(call: TextCall): void {
-  const { req, ctx } = call;
-  const words = req.words;
-  const nt = tokenCount(words);
+  const { words, connection } = call;
+  const { context } = connection;
+  const nt = call.tokenCount;
   const group = nt === 2 ? "" : words[1];
   switch (group) {
     case "reset":
-      statReport(ctx, "reset");
-      return reply(call, "RESET");
+      context.run(statsCommand, { group });
+      return call.reply("RESET");
     case "detail": {
-      const arg = nt < 4 ? "" : words[2];
-      if (arg === "on" || arg === "off") return reply(call, "OK");
-      if (arg === "dump") return reply(call, "END");
-      return reply(call, "CLIENT_ERROR usage: stats detail on|off|dump");
-    }
-    case "cachedump": {
-      if (nt < 5) return reply(call, "CLIENT_ERROR bad command line");
-      const id = safeStrtoul(words[2]);
-      if (id === undefined || safeStrtoul(words[3]) === undefined) {
-        return reply(call, "CLIENT_ERROR bad command line format");
+      const action = nt < 4 ? "" : words[2];
+      if (action !== "on" && action !== "off" && action !== "dump") {
+        return call.reply("CLIENT_ERROR usage: stats detail on|off|dump");
       }
-      if (id >= 64) return reply(call, "CLIENT_ERROR Illegal slab id");
-      return reply(call, "END");
+      const { dump } = context.run(detailCommand, { action });
+      return dump === undefined ? call.reply("OK") : call.send({ kind: "text", parts: [dump] });
     }
+    case "cachedump":
+      return cachedump(call);
   }
-  const lines = statReport(ctx, group);
-  if (lines === undefined) return reply(call, "ERROR");
+  const result = context.run(statsCommand, { group, connectionId: connection.id });
+  if (result.status === "unknown") return call.reply("ERROR");
   let text = "";
-  for (const [name, value] of lines) text += `STAT ${name} ${value}\r\n`;
-  call.out.push({ kind: "text", parts: [text + "END\r\n"] });
+  for (const [name, value] of result.lines) text += `STAT ${name} ${value}\r\n`;
+  call.send({ kind: "text", parts: [text + "END\r\n"] });
 }
 
-/** Replies of the text authentication exchange (see {@linkcode authenticate}). */
-const authReplies = new WeakSet<Response>();
+/** `stats cachedump CLASS LIMIT`, with memcached's checks in its order. */
+function cachedump(call: TextCall): void {
+  const { words } = call;
+  const { context } = call.connection;
+  if (!context.settings.dumpEnabled) {
+    return call.reply("CLIENT_ERROR stats cachedump not allowed");
+  }
+  if (call.tokenCount < 5) return call.reply("CLIENT_ERROR bad command line");
+  const classId = safeStrtoul(words[2]);
+  const limit = safeStrtoul(words[3]);
+  if (classId === undefined || limit === undefined) return call.reply(BAD_FORMAT);
+  const result = context.run(cachedumpCommand, { classId, limit });
+  if (result.status === "bad_class") return call.reply("CLIENT_ERROR Illegal slab id");
+  call.send({ kind: "text", parts: [result.text] });
+}
 
 /**
  * memcached's `-Y` text authentication: until the connection authenticates,
@@ -362,37 +306,28 @@ const authReplies = new WeakSet<Response>();
  * of a pipelined run of them goes out.
  */
 function authenticate(call: TextCall): void {
-  const { out } = call;
-  const last = out[out.length - 1];
-  if (last !== undefined && authReplies.has(last)) out.pop();
-  const start = out.length;
-  authStep(call);
-  for (let i = start; i < out.length; i++) authReplies.add(out[i]);
+  call.connection.replyAuth({ kind: "text", parts: [authStep(call) + "\r\n"] });
 }
 
-function authStep(call: TextCall): void {
-  const { req, ctx } = call;
+/** One authentication attempt; returns its reply line. */
+function authStep(call: TextCall): string {
+  const { req, connection } = call;
   const words = req.words;
   if (words.length < 5 || words[0] !== "set" || safeStrtoul(words[4]) === undefined) {
-    return replyAlways(call, "CLIENT_ERROR unauthenticated");
+    return "CLIENT_ERROR unauthenticated";
   }
-  if (req.block !== "ok" || !req.data) {
-    return replyAlways(call, "CLIENT_ERROR bad command line termination");
-  }
+  if (req.block !== "ok" || !req.data) return "CLIENT_ERROR bad command line termination";
   let text = "";
   for (const b of req.data) {
     if (b === 0) break;
     text += String.fromCharCode(b);
   }
   const token = tokenize(text);
-  if (token.length < 2) {
-    return replyAlways(call, "CLIENT_ERROR bad authentication token format");
-  }
-  ctx.stats.c.auth_cmds++;
-  if (checkCredentials(ctx.settings.credentials, token[0], token[1])) {
-    ctx.session.authenticated = true;
-    return replyAlways(call, "STORED");
-  }
-  ctx.stats.c.auth_errors++;
-  replyAlways(call, "CLIENT_ERROR authentication failure");
+  if (token.length < 2) return "CLIENT_ERROR bad authentication token format";
+  const result = connection.context.run(authCommand, {
+    connection,
+    user: token[0],
+    password: token[1],
+  });
+  return result.status === "ok" ? "STORED" : "CLIENT_ERROR authentication failure";
 }

@@ -5,14 +5,10 @@
  *
  * @module
  */
+import { isCSpace } from "../bytes.ts";
+import { U64_MAX } from "../constants.ts";
 
-const U64 = (1n << 64n) - 1n;
 const I64_MAX = (1n << 63n) - 1n;
-
-/** C's `isspace` in the "C" locale. */
-export function isCSpace(c: number): boolean {
-  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
-}
 
 interface Scan {
   negative: boolean;
@@ -78,8 +74,8 @@ export function safeStrtol(s: string): number | undefined {
 function unsigned(s: string, bits: 32 | 64): bigint | undefined {
   const r = scan(s);
   if (!tailOk(s, r.end)) return undefined;
-  if (r.magnitude > U64) return undefined; // ERANGE
-  const v = r.negative ? (U64 + 1n - r.magnitude) & U64 : r.magnitude;
+  if (r.magnitude > U64_MAX) return undefined; // ERANGE
+  const v = r.negative ? (U64_MAX + 1n - r.magnitude) & U64_MAX : r.magnitude;
   // memcached: a value negative as a signed long must not have come from a '-'.
   if (v >= 1n << 63n && s.slice(0, r.end).includes("-")) return undefined;
   return bits === 32 ? BigInt.asUintN(32, v) : v;

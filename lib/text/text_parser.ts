@@ -1,7 +1,8 @@
-import { bytesToString } from "../bytes.ts";
+import { bytesToString, EMPTY } from "../bytes.ts";
+import { INT_MAX, KEY_MAX_LENGTH } from "../constants.ts";
 import type { Request } from "../messages.ts";
 import { safeStrtol, safeStrtoul, safeStrtoull } from "./safe_strtol.ts";
-import type { TextRequest } from "./text_request.ts";
+import type { StorageLine, TextRequest } from "./text_request.ts";
 
 /** Options of a {@linkcode TextParser}. */
 export interface TextParserOptions {
@@ -18,16 +19,11 @@ export interface TextParserOptions {
 /** A line still without its newline past this many bytes closes the connection (memcached's rule). */
 export const MAX_LINE = 2048;
 
-/** memcached's `KEY_MAX_LENGTH`. */
-export const KEY_MAX_LENGTH = 250;
-
 /** memcached's tokenizer stops splitting after this many tokens (`MAX_TOKENS - 1`). */
 export const MAX_WORDS = 23;
 
-const INT_MAX = 0x7fffffff;
 const NL = 0x0a;
 const CR = 0x0d;
-const EMPTY = new Uint8Array(0);
 
 const STORAGE = new Set(["set", "add", "replace", "append", "prepend"]);
 
@@ -176,12 +172,13 @@ export class TextParser {
     const nul = line.subarray(0, end).indexOf(0);
     if (nul >= 0) end = nul; // memcached reads the line as a C string
     const words = tokenizeBytes(line, end);
-    const req: TextRequest = { kind: "text", words };
-    const length = dataLength(words);
-    if (length < 0) {
-      out.push(req);
+    const storage = parseStorageLine(words);
+    if (storage === undefined) {
+      out.push({ kind: "text", words });
       return;
     }
+    const req: TextRequest = { kind: "text", words, storage };
+    const length = storage.length;
     this.#pending = req;
     this.#need = length + 2;
     this.#blockFill = 0;
@@ -219,31 +216,49 @@ export function tokenize(line: string): string[] {
 }
 
 /**
- * The data block length a command line announces, or -1 when memcached
- * would not read a data block after it (unknown command, wrong token count,
- * bad key or numbers: the next bytes are then read as a command).
+ * The numbers of a storage command line, or `undefined` when memcached
+ * would not read a data block after it (not a storage command, wrong token
+ * count, bad key or numbers: the next bytes are then read as a command).
+ *
+ * @example Usage
+ * ```ts
+ * import { parseStorageLine } from "./text_parser.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(parseStorageLine(["cas", "k", "5", "0", "2", "9"]), {
+ *   flags: 5,
+ *   exptime: 0,
+ *   length: 2,
+ *   cas: 9,
+ * });
+ * assert.equal(parseStorageLine(["set", "k", "0", "0", "-1"]), undefined);
+ * ```
  */
-export function dataLength(words: string[]): number {
+export function parseStorageLine(words: string[]): StorageLine | undefined {
   const cmd = words[0];
-  if (cmd === undefined) return -1;
-  let lengthWord: string;
-  if (STORAGE.has(cmd) || cmd === "cas") {
-    const cas = cmd === "cas" ? 1 : 0;
-    if (words.length !== 5 + cas && words.length !== 6 + cas) return -1;
-    if (words[1].length > KEY_MAX_LENGTH) return -1;
-    if (safeStrtoul(words[2]) === undefined || safeStrtol(words[3]) === undefined) return -1;
-    if (safeStrtol(words[4]) === undefined) return -1;
-    if (cas && safeStrtoull(words[5]) === undefined) return -1;
-    lengthWord = words[4];
-  } else if (cmd === "ms") {
+  if (cmd === undefined) return undefined;
+  if (cmd === "ms") {
     // ntokens (words + the terminal token, capped at 24) must be 4..20.
-    if (words.length < 3 || words.length > 19) return -1;
-    if (words[1].length > KEY_MAX_LENGTH) return -1;
-    lengthWord = words[2];
-  } else {
-    return -1;
+    if (words.length < 3 || words.length > 19) return undefined;
+    if (words[1].length > KEY_MAX_LENGTH) return undefined;
+    const length = blockLength(words[2]);
+    return length === undefined ? undefined : { flags: 0, exptime: 0, length, cas: 0 };
   }
-  const n = safeStrtol(lengthWord);
-  if (n === undefined || n < 0 || n > INT_MAX - 2) return -1;
-  return n;
+  if (!STORAGE.has(cmd) && cmd !== "cas") return undefined;
+  const withCas = cmd === "cas" ? 1 : 0;
+  if (words.length !== 5 + withCas && words.length !== 6 + withCas) return undefined;
+  if (words[1].length > KEY_MAX_LENGTH) return undefined;
+  const flags = safeStrtoul(words[2]);
+  const exptime = safeStrtol(words[3]);
+  const length = safeStrtol(words[4]);
+  const cas = withCas ? safeStrtoull(words[5]) : 0n;
+  if (flags === undefined || exptime === undefined || length === undefined) return undefined;
+  if (cas === undefined || length < 0 || length > INT_MAX - 2) return undefined;
+  return { flags, exptime, length, cas: Number(cas) };
+}
+
+/** A data block length as memcached accepts it. */
+function blockLength(word: string): number | undefined {
+  const n = safeStrtol(word);
+  return n === undefined || n < 0 || n > INT_MAX - 2 ? undefined : n;
 }

@@ -31,6 +31,10 @@ export const PYMEMCACHE: Tool = {
 };
 export const OPENSSL: Tool = { command: "openssl", pkg: "openssl" };
 export const SS: Tool = { command: "ss", pkg: "iproute2" };
+export const PROMTOOL: Tool = { command: "promtool", pkg: "prometheus" };
+export const PROMETHEUS: Tool = { command: "prometheus", pkg: "prometheus" };
+/** util-linux's `script`, for running a command under a pseudo terminal. */
+export const SCRIPT: Tool = { command: "script", pkg: "bsdutils" };
 
 const cache = new Map<string, boolean>();
 

@@ -38,8 +38,8 @@ Deno.test("BinaryParser decodes every field of several frames", () => {
   const frames = sampleFrames();
   const [set, get, noop, incr] = decodeWhole(joined(frames)) as Record<string, unknown>[];
   assert.deepEqual(
-    [set.opcode, set.key, set.x0, set.x1, set.opaque, (set.value as number[]).length],
-    [0x01, "key1", 0xdeadbeef, 100, 1, 300],
+    [set.opcode, set.key, set.extras, set.opaque, (set.value as number[]).length],
+    [0x01, "key1", { family: "storage", flags: 0xdeadbeef, exptime: 100 }, 1, 300],
   );
   assert.deepEqual([get.key, get.cas, get.keyLength, get.extrasLength], [
     "k\x80\xff",
@@ -48,7 +48,30 @@ Deno.test("BinaryParser decodes every field of several frames", () => {
     0,
   ]);
   assert.deepEqual([noop.opcode, noop.bodyLength, noop.key], [0x0a, 0, ""]);
-  assert.deepEqual([incr.x0, incr.x1, incr.x2, incr.x3, incr.x4], [0, 5, 0, 10, 0xffffffff]);
+  assert.deepEqual(incr.extras, {
+    family: "arithmetic",
+    delta: 5n,
+    initial: 10n,
+    exptime: 0xffffffff,
+  });
+  assert.equal(get.extras, undefined);
+});
+
+Deno.test("BinaryParser decodes extras by opcode family, and only at that family's length", () => {
+  const extrasOf = (opcode: number, extras: Uint8Array) =>
+    (decodeWhole(binaryRequest({ opcode, key: "k", extras }))[0] as BinaryRequest).extras;
+  assert.deepEqual(extrasOf(0x13, words(7, 30)), { family: "storage", flags: 7, exptime: 30 });
+  assert.deepEqual(extrasOf(0x16, words(1, 2, 3, 4, 5)), {
+    family: "arithmetic",
+    delta: 0x1_0000_0002n,
+    initial: 0x3_0000_0004n,
+    exptime: 5,
+  });
+  assert.deepEqual(extrasOf(0x24, words(90)), { family: "touch", exptime: 90 });
+  assert.deepEqual(extrasOf(0x18, words(10)), { family: "flush", delay: 10 });
+  assert.equal(extrasOf(0x01, words(7)), undefined, "a SET with 4 bytes of extras");
+  assert.equal(extrasOf(0x1c, words(7, 8)), undefined, "a TOUCH with 8 bytes of extras");
+  assert.equal(extrasOf(0x00, words(7)), undefined, "a GET carries no extras");
 });
 
 Deno.test("BinaryParser gives the same requests for every split point of a multi-frame buffer", () => {

@@ -6,7 +6,6 @@ import {
   type BinaryReply,
   binaryRequest,
   concat,
-  latin1,
   RawClient,
   toLatin1,
   words,
@@ -547,8 +546,4 @@ Deno.test("-vv logs each binary command in memcached's style", async () => {
     "NOOP",
   ]);
   assert.ok(lines.some((l) => /^<\d+ new auto-negotiating client connection$/.test(l)));
-});
-
-Deno.test("latin1 helper agrees with the server's byte strings", () => {
-  assert.deepEqual(latin1("\x80\xff"), new Uint8Array([0x80, 0xff]));
 });

@@ -67,8 +67,6 @@ export interface FuzzOptions {
   concurrency?: number;
   /** Frames per connection. @default {32} */
   framesPerConnection?: number;
-  /** Whether the text/meta verifier runs too (the text protocol exists). @default {false} */
-  verifyText?: boolean;
 }
 
 /** Keys the verifier owns: long and unlike anything the fuzzer writes, so no mutation reaches them. */
@@ -639,10 +637,10 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     }
   });
   const rounds: Rounds = { min: 50, done: false };
-  const verifiers = [verifyBinary(options.port, new Random(options.seed ^ 0x5eed), rounds, report)];
-  if (options.verifyText) {
-    verifiers.push(verifyText(options.port, new Random(options.seed ^ 0x7e47), rounds, report));
-  }
+  const verifiers = [
+    verifyBinary(options.port, new Random(options.seed ^ 0x5eed), rounds, report),
+    verifyText(options.port, new Random(options.seed ^ 0x7e47), rounds, report),
+  ];
   await Promise.all(workers).finally(() => rounds.done = true);
   await Promise.all(verifiers);
   return report;

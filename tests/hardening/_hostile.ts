@@ -1,11 +1,10 @@
 /**
- * Shared helpers for the hardening tests: hostile frames, a fresh-client
- * liveness probe, and whether the text protocol is implemented yet.
+ * Shared helpers for the hardening tests: hostile frames and a fresh-client
+ * liveness probe.
  *
  * @module
  */
 import assert from "node:assert/strict";
-import { startServer } from "../../lib/mod.ts";
 import { binaryRequest, latin1, RawClient, toLatin1 } from "../_support/raw_client.ts";
 
 /** A binary request header with arbitrary (possibly lying) length fields. */
@@ -72,15 +71,4 @@ export async function exchange(
   await client.send(data);
   const closed = await client.closedByPeer(quietMs);
   return { reply: toLatin1(client.pending), closed };
-}
-
-/** Whether the text protocol answers `version` (it is written by another engineer). */
-export async function textProtocolReady(): Promise<boolean> {
-  const server = await startServer({ port: 0 });
-  try {
-    const { reply } = await exchange(server.port, "version\r\n", 300);
-    return reply.startsWith("VERSION ");
-  } finally {
-    await server.close();
-  }
 }

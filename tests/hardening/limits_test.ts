@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { startServer } from "../../lib/mod.ts";
-import { binaryRequest, RawClient, toLatin1, words } from "../_support/raw_client.ts";
+import { binaryRequest, RawClient, words } from "../_support/raw_client.ts";
 import { assertAnswers, bytes, header } from "./_hostile.ts";
 
 const NOOP = binaryRequest({ opcode: 0x0a });
@@ -152,7 +152,6 @@ Deno.test("Server pauses a client that pipelines without reading and keeps answe
         grown < 256 * 1024 * 1024,
         `resident memory grew ${Math.round(grown / 2 ** 20)} MiB`,
       );
-      assert.equal(toLatin1(hogs[0].pending), "");
     } finally {
       for (const hog of hogs) hog.close();
     }

@@ -73,17 +73,18 @@ Deno.test("main.ts answers requests it already read before exiting on SIGTERM", 
   assert.equal((await main.child.status).code, 0);
 });
 
-Deno.test("main.ts exits with a message when -Y is given without --allow-read", async () => {
+Deno.test("main.ts exits 1 naming the -Y file when it is allowed but cannot be read", async () => {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "--allow-net",
+      "--allow-read",
       new URL("../../main.ts", import.meta.url).pathname,
       "-p",
       "0",
       "-S",
       "-Y",
-      "/etc/hostname",
+      "/nonexistent/auth.txt",
     ],
     stdout: "null",
     stderr: "piped",
@@ -92,7 +93,7 @@ Deno.test("main.ts exits with a message when -Y is given without --allow-read", 
   assert.equal(out.code, 1);
   assert.match(
     new TextDecoder().decode(out.stderr),
-    /mbserver: Cannot read auth file .*--allow-read/,
+    /^mbserver: Cannot read auth file \/nonexistent\/auth\.txt: .+\n$/,
   );
 });
 

@@ -7,61 +7,9 @@ import assert from "node:assert/strict";
 import { parseFlags } from "../../lib/config.ts";
 import { startServer } from "../../lib/mod.ts";
 import { binaryRequest, words } from "../_support/raw_client.ts";
+import { type Certificate, selfSigned } from "../_support/self_signed.ts";
 import { OPENSSL, testWithTools } from "../_support/tools.ts";
 import { startMain } from "./_main_process.ts";
-import { assertAnswers } from "./_hostile.ts";
-
-interface Certificate extends AsyncDisposable {
-  certFile: string;
-  keyFile: string;
-  cert: string;
-}
-
-/** A self-signed certificate for 127.0.0.1 and localhost, valid one day. */
-async function selfSigned(): Promise<Certificate> {
-  const dir = await Deno.makeTempDir({ prefix: "mbserver-tls-" });
-  const certFile = `${dir}/cert.pem`;
-  const keyFile = `${dir}/key.pem`;
-  const out = await new Deno.Command("openssl", {
-    args: [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      keyFile,
-      "-out",
-      certFile,
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=DNS:localhost,IP:127.0.0.1",
-      // rustls refuses a CA certificate as the server's own.
-      "-addext",
-      "basicConstraints=critical,CA:FALSE",
-      "-addext",
-      "extendedKeyUsage=serverAuth",
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new Error(
-      `openssl could not make a certificate: ${new TextDecoder().decode(out.stderr)}`,
-    );
-  }
-  return {
-    certFile,
-    keyFile,
-    cert: await Deno.readTextFile(certFile),
-    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
-  };
-}
 
 /** A server on port 0 serving TLS with `cert`. */
 function startTlsServer(cert: Certificate) {
@@ -220,13 +168,4 @@ Deno.test("parseFlags requires both TLS files with -Z", () => {
   assert.throws(() => parseFlags(["-Z", "-o", "ssl_chain_cert=a.pem"]), /-Z needs/);
   const cli = parseFlags(["-Z", "-o", "ssl_chain_cert=a.pem,ssl_key=b.pem"]);
   assert.equal(cli.action === "serve" && cli.options.tlsKeyFile, "b.pem");
-});
-
-Deno.test("Server without TLS still answers after the TLS tests' plain probes", async () => {
-  const server = await startServer({ port: 0 });
-  try {
-    await assertAnswers(server.port);
-  } finally {
-    await server.close();
-  }
 });

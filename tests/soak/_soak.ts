@@ -31,8 +31,6 @@ export interface SoakOptions {
   seed: number;
   /** Keys per connection. @default {40} */
   keysPerConnection?: number;
-  /** Whether text and meta clients run (the text protocol exists). @default {true} */
-  text?: boolean;
 }
 
 /** What a soak run measured. */
@@ -359,7 +357,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const started = Date.now();
   const deadline = started + options.durationMs;
   const keysPer = options.keysPerConnection ?? 40;
-  const protocols: Protocol[] = options.text === false ? ["binary"] : ["binary", "text", "meta"];
+  const protocols: Protocol[] = ["binary", "text", "meta"];
   try {
     const clients = await Promise.all(
       Array.from({ length: options.connections }, async (_, i): Promise<Client> => {

@@ -5,7 +5,6 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { textProtocolReady } from "../hardening/_hostile.ts";
 import { RSS_OVERHEAD_MIB, runSoak } from "./_soak.ts";
 
 const { values } = parseArgs({
@@ -23,7 +22,6 @@ const report = await runSoak({
   durationMs: Number(values.seconds ?? 60) * 1000,
   memoryMiB,
   seed: Number(values.seed ?? 42),
-  text: await textProtocolReady(),
 });
 console.log(JSON.stringify(report, null, 2));
 const bound = memoryMiB + RSS_OVERHEAD_MIB;

@@ -5,7 +5,6 @@
  * runtime overhead, and a clean exit on SIGTERM.
  */
 import assert from "node:assert/strict";
-import { textProtocolReady } from "../hardening/_hostile.ts";
 import { RSS_OVERHEAD_MIB, runSoak } from "./_soak.ts";
 
 Deno.test("Soak: 200 connections of mixed commands for 12 s, no errors, memory bounded", async () => {
@@ -15,7 +14,6 @@ Deno.test("Soak: 200 connections of mixed commands for 12 s, no errors, memory b
     durationMs: 12_000,
     memoryMiB,
     seed: 42,
-    text: await textProtocolReady(),
   });
   console.log(`soak: ${JSON.stringify(report)}`);
   assert.deepEqual(report.firstErrors, []);

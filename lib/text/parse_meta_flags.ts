@@ -1,31 +1,9 @@
-import { base64Decode } from "./base64.ts";
+import type { MetaFlags } from "../commands/meta_flags.ts";
+import { base64Decode } from "./base64_decode.ts";
 import { safeStrtol, safeStrtoul, safeStrtoull } from "./safe_strtol.ts";
 
-/** What a meta command's flags ask for (memcached's `struct _meta_flags`). */
-export interface MetaFlags {
-  /** The key, base64-decoded when `b` was given. */
-  key: string;
-  keyBinary: boolean;
-  noUpdate: boolean;
-  /** Some flag needs the item before its LRU bump (h, l, N, R, T). */
-  locked: boolean;
-  vivify: boolean;
-  value: boolean;
-  setStale: boolean;
-  noReply: boolean;
-  hasCas: boolean;
-  newTtl: boolean;
-  /** The `M` flag's mode character, "" when absent. */
-  mode: string;
-  /** Protocol expiry of `T`, `N` and `R` (seconds, as given). */
-  exptime: number;
-  autovivExptime: number;
-  recacheTime: number;
-  clientFlags: number;
-  reqCas: bigint;
-  delta: bigint;
-  initial: bigint;
-}
+/** memcached's `MFLAG_MAX_OPAQUE_LENGTH`. */
+export const MAX_OPAQUE_LENGTH = 32;
 
 /** The flags, or the error line memcached answers. */
 export type MetaParse = { ok: true; flags: MetaFlags } | { ok: false; error: string };
@@ -38,7 +16,7 @@ export type MetaParse = { ok: true; flags: MetaFlags } | { ok: false; error: str
  *
  * @example Usage
  * ```ts
- * import { parseMetaFlags } from "./meta_flags.ts";
+ * import { parseMetaFlags } from "./parse_meta_flags.ts";
  * import assert from "node:assert/strict";
  *
  * const parsed = parseMetaFlags(["mg", "foo", "v", "T30"], 2);
@@ -69,6 +47,8 @@ export function parseMetaFlags(words: string[], start: number): MetaParse {
     reqCas: 0n,
     delta: 1n,
     initial: 0n,
+    order: "",
+    opaqueTooLong: false,
   };
   let error: string | undefined;
   let failed = false;
@@ -82,6 +62,7 @@ export function parseMetaFlags(words: string[], start: number): MetaParse {
     const o = token.charCodeAt(0);
     if (o >= 127 || seen.has(o)) return { ok: false, error: "CLIENT_ERROR duplicate flag" };
     seen.add(o);
+    f.order += token[0];
     const arg = token.slice(1);
     switch (token[0]) {
       case "b": {
@@ -127,6 +108,8 @@ export function parseMetaFlags(words: string[], start: number): MetaParse {
         f.locked = true;
         break;
       case "O":
+        f.opaqueTooLong = token.length > MAX_OPAQUE_LENGTH;
+        break;
       case "P":
       case "L":
       case "k":
