@@ -13,6 +13,8 @@ export interface CommandSettings {
   credentials: Map<string, string>;
   enableShutdown: boolean;
   maxConnections: number;
+  /** The listen queue asked of the kernel (`-b`; the kernel caps it at `somaxconn`). */
+  listenBacklog: number;
   maxItemSize: number;
   idleTimeout: number;
   evict: boolean;
@@ -40,6 +42,7 @@ const DEFAULT_SETTINGS: Omit<CommandSettings, "credentials"> = {
   sasl: false,
   enableShutdown: false,
   maxConnections: 1024,
+  listenBacklog: 1024,
   maxItemSize: 1024 * 1024,
   idleTimeout: 0,
   evict: true,

@@ -15,6 +15,11 @@ export interface ServerOptions {
   memoryLimitMiB?: number;
   /** Simultaneous connections. @default {1024} */
   maxConnections?: number;
+  /**
+   * Connections the kernel may queue before the server accepts them
+   * (memcached's -b; the kernel caps it at `net.core.somaxconn`). @default {1024}
+   */
+  listenBacklog?: number;
   /** Largest item, in bytes. @default {1048576} */
   maxItemSize?: number;
   /** 0 quiet, 1 errors, 2 each command (memcached's -v/-vv). @default {0} */
@@ -37,6 +42,12 @@ export interface ServerOptions {
   frameTimeout?: number;
   /** How often idle and partial-frame deadlines are checked, in ms. @default {1000} */
   timeoutCheckIntervalMs?: number;
+  /**
+   * How often connections are checked for idleness, in ms: one that waited
+   * for its next request through a whole period lets its pipeline go (it is
+   * built again when bytes come). @default {1000}
+   */
+  idleCheckIntervalMs?: number;
   /**
    * Bytes of responses one connection may have pending before it stops
    * running its pipelined requests until the client reads. @default {1048576}
@@ -115,6 +126,7 @@ Usage: deno run --allow-net main.ts [options] [HOST:PORT]
   -l, --listen=<addr>        interface to listen on (default: 127.0.0.1)
   -m, --memory-limit=<mb>    item memory in megabytes (default: 64)
   -c, --conn-limit=<num>     max simultaneous connections (default: 1024)
+  -b, --listen-backlog=<num> set the backlog queue limit (default: 1024)
   -I, --max-item-size=<num>  max item size, e.g. 1m, 512k (default: 1m)
   -f, --slab-growth-factor=<num>  slab chunk size growth factor (default: 1.25)
   -n, --slab-min-size=<bytes>     min space for key, value and flags (default: 48)
@@ -169,6 +181,7 @@ export function parseFlags(args: string[]): CliAction {
         listen: { type: "string", short: "l" },
         "memory-limit": { type: "string", short: "m" },
         "conn-limit": { type: "string", short: "c" },
+        "listen-backlog": { type: "string", short: "b" },
         "max-item-size": { type: "string", short: "I" },
         "disable-evictions": { type: "boolean", short: "M" },
         "enable-shutdown": { type: "boolean", short: "A" },
@@ -213,6 +226,9 @@ export function parseFlags(args: string[]): CliAction {
   }
   if (v["conn-limit"] !== undefined) {
     options.maxConnections = parseInteger("-c", v["conn-limit"], 1, 1 << 20);
+  }
+  if (v["listen-backlog"] !== undefined) {
+    options.listenBacklog = parseInteger("-b", v["listen-backlog"], 1, 1 << 20);
   }
   if (v["max-item-size"] !== undefined) {
     options.maxItemSize = parseSize("-I", v["max-item-size"]);

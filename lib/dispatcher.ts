@@ -17,8 +17,14 @@ export interface DispatcherOptions {
    * @default {1048576}
    */
   maxPendingOutput?: number;
-  /** The connection's number, for logs. @default {0} */
+  /** The connection's number, for logs (without `connection`). @default {0} */
   connectionId?: number;
+  /**
+   * The connection's protocol state, when it outlives this dispatcher (a
+   * connection that builds a new pipeline after a pause keeps its
+   * authentication). @default {a new one}
+   */
+  connection?: ConnectionState;
   /**
    * Where to record how long each request takes, from the dispatcher taking
    * it up to its replies queued for the writer, by command
@@ -30,7 +36,8 @@ export interface DispatcherOptions {
 /**
  * Runs each batch of requests in order, under a read share of the store
  * lock, and emits the batch's responses as one array. It owns the
- * connection's {@linkcode ConnectionState}; the protocols run each command
+ * connection's {@linkcode ConnectionState} (or is handed it, by a connection
+ * that outlives its pipelines); the protocols run each command
  * through the command layer, where each command says which share of the
  * lock it needs (`Command.access`). Stops at the first request that closes
  * the connection. A batch whose responses pass `maxPendingOutput` bytes is
@@ -55,7 +62,8 @@ export class Dispatcher extends TransformStream<Request[], Response[]> {
   constructor(ctx: CommandContext, lock: RwLock, options: DispatcherOptions = {}) {
     const budget = options.maxPendingOutput ?? 1024 * 1024;
     const durations = options.durations;
-    const connection = new ConnectionState({ id: options.connectionId ?? 0, context: ctx });
+    const connection = options.connection ??
+      new ConnectionState({ id: options.connectionId ?? 0, context: ctx });
     let closed = false;
     /** Runs `batch` from `start` until done or over budget; returns where to resume. */
     const run = (

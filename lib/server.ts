@@ -1,13 +1,12 @@
-import { CoarseClock } from "./coarse_clock.ts";
+import { AcceptLoop } from "./accept_loop.ts";
 import { AuthFile } from "./auth_file.ts";
+import { CoarseClock } from "./coarse_clock.ts";
 import { CommandContext, type CommandSettings } from "./command_context.ts";
 import { type ServerOptions, VERSION } from "./config.ts";
-import { ConnectionLimits, type LimitedConnection } from "./connection_limits.ts";
-import { connReadable, connWritable, type Duplex, isDisconnect } from "./conn_streams.ts";
-import { Dispatcher } from "./dispatcher.ts";
-import { FrameDecoder } from "./frame_decoder.ts";
-import { FrameEncoder } from "./frame_encoder.ts";
-import type { ConnectionInfo } from "./connection_info.ts";
+import { Connection, type ConnectionShared } from "./connection.ts";
+import { ConnectionLimits } from "./connection_limits.ts";
+import { ConnectionSet } from "./connection_set.ts";
+import { MemoryReclaimer } from "./memory_reclaimer.ts";
 import { ServerMetrics } from "./metrics/server_metrics.ts";
 import { PrefixStats } from "./prefix_stats.ts";
 import { RwLock } from "./rw_lock.ts";
@@ -63,21 +62,19 @@ export class Server {
   #settings: CommandSettings;
   #context: CommandContext;
   #log: (line: string) => void;
-  #conns = new Set<Deno.Conn>();
-  /** What `stats conns` shows of each client connection, by connection number. */
-  #clients = new Map<number, () => ConnectionInfo>();
+  #connections: ConnectionSet;
+  /** Refusals still writing their one line. */
+  #refusals = new Set<Promise<void>>();
   #metrics: ServerMetrics | undefined;
-  #tasks = new Set<Promise<void>>();
   #nextId = 1;
   #sweeper: ReturnType<typeof setInterval>;
   #coarseClock: CoarseClock | undefined;
   #closing: Promise<void> | undefined;
-  #accepting: Promise<void>;
+  #accepting: AcceptLoop;
   #limits: ConnectionLimits;
-  #maxPendingOutput: number;
   #graceMs: number;
-  /** One per live connection: ends its reads (graceful shutdown). */
-  #stopReaders = new Set<() => void>();
+  /** What every connection shares. */
+  #shared: ConnectionShared;
 
   /**
    * Builds a server and listens at once. With `memoryFile`, use
@@ -104,6 +101,7 @@ export class Server {
         : AuthFile.read(options.authFile).credentials,
       enableShutdown: options.enableShutdown ?? false,
       maxConnections: options.maxConnections ?? 1024,
+      listenBacklog: options.listenBacklog ?? 1024,
       maxItemSize: options.maxItemSize ?? 1024 * 1024,
       idleTimeout: options.idleTimeout ?? 0,
       evict: !options.noEvict,
@@ -132,7 +130,7 @@ export class Server {
         delimiter: options.prefixDelimiter,
         enabled: options.prefixDelimiter !== undefined,
       }),
-      connections: () => [...this.#clients.values()].map((info) => info()),
+      connections: () => this.#connections.infos(),
     });
     if (options.metricsPort !== undefined) {
       try {
@@ -161,11 +159,32 @@ export class Server {
         if (this.#settings.verbose > 0) this.#log("closing a connection stuck in a partial frame");
       },
     });
-    this.#maxPendingOutput = options.maxPendingOutput ?? 1024 * 1024;
     this.#graceMs = options.shutdownGraceMs ?? 3000;
     this.#sweeper = setInterval(() => this.store.sweep(10_000), SWEEP_INTERVAL_MS);
     Deno.unrefTimer(this.#sweeper as unknown as number);
-    this.#accepting = this.#acceptLoop();
+    const reclaimer = new MemoryReclaimer();
+    this.#shared = {
+      context: this.#context,
+      lock: this.lock,
+      limits: this.#limits,
+      maxPendingOutput: options.maxPendingOutput ?? 1024 * 1024,
+      durations: this.#metrics?.durations,
+      now: () => performance.now(),
+      reclaimer,
+    };
+    this.#connections = new ConnectionSet({
+      idleCheckMs: options.idleCheckIntervalMs,
+      reclaimer,
+      onClosed: () => {
+        this.stats.c.curr_connections--;
+        this.#accepting.resume();
+      },
+    });
+    this.#accepting = new AcceptLoop(this.#listener, {
+      onConn: (conn) => this.#admit(conn),
+      stats: this.stats.c,
+      log: this.#log,
+    });
   }
 
   /**
@@ -235,7 +254,7 @@ export class Server {
 
   /** Resolves when the server has closed. */
   get finished(): Promise<void> {
-    return this.#accepting.then(() => this.#closing);
+    return this.#accepting.done.then(() => this.#closing);
   }
 
   /**
@@ -253,19 +272,17 @@ export class Server {
     clearInterval(this.#sweeper);
     const metricsClosed = this.#metrics?.close();
     this.#limits.close();
-    try {
-      this.#listener.close();
-    } catch {
-      // already closed
-    }
-    await this.#accepting;
-    for (const stop of this.#stopReaders) stop();
+    this.#accepting.close();
+    await this.#accepting.done;
+    this.#connections.stopAll();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<void>((resolve) => timer = setTimeout(resolve, this.#graceMs));
-    await Promise.race([Promise.allSettled(this.#tasks), grace]);
+    await Promise.race([this.#connections.settled(), grace]);
     clearTimeout(timer);
-    for (const conn of this.#conns) closeQuietly(conn);
-    await Promise.allSettled(this.#tasks);
+    this.#connections.closeAll();
+    await this.#connections.settled();
+    await Promise.all(this.#refusals);
+    this.#connections.close();
     await metricsClosed;
     // Nothing changes the store any more: the last snapshot.
     const snapshot = await this.snapshotter?.close();
@@ -278,150 +295,34 @@ export class Server {
     this.#coarseClock?.close();
   }
 
-  async #acceptLoop(): Promise<void> {
-    while (true) {
-      let conn: Deno.Conn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (err) {
-        if (this.#closing || isDisconnect(err)) return;
-        this.#log(`accept failed: ${(err as Error).message}`);
-        continue;
-      }
-      this.#admit(conn);
-    }
-  }
-
   #admit(conn: Deno.Conn): void {
     const c = this.stats.c;
     if (this.#closing) {
       closeQuietly(conn);
       return;
     }
-    if (this.#conns.size >= this.#settings.maxConnections) {
+    if (this.#connections.size >= this.#settings.maxConnections) {
       c.rejected_connections++;
-      const task = conn.write(TOO_MANY).catch(() => 0).then(() => closeQuietly(conn));
-      this.#track(task);
+      const refusal = conn.write(TOO_MANY).then(() => {}, () => {}).finally(() => {
+        closeQuietly(conn);
+        this.#refusals.delete(refusal);
+      });
+      this.#refusals.add(refusal);
       return;
     }
-    this.#conns.add(conn);
+    if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
     c.curr_connections++;
     c.total_connections++;
     c.connection_structures = Math.max(c.connection_structures, c.curr_connections);
-    this.#track(
-      this.#serve(conn).finally(() => {
-        this.#conns.delete(conn);
-        c.curr_connections--;
-        closeQuietly(conn);
-      }),
-    );
-  }
-
-  #track(task: Promise<unknown>): void {
-    const done = task.then(() => {}, () => {}).finally(() => this.#tasks.delete(done));
-    this.#tasks.add(done);
-  }
-
-  async #serve(conn: Deno.Conn): Promise<void> {
-    if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
-    const id = this.#nextId++;
-    const c = this.stats.c;
-    if (this.#settings.verbose > 1) {
-      this.#log(`<${id} new auto-negotiating client connection`);
-    }
-    const limited = this.#limits.add(() => closeQuietly(conn));
-    const { duplex, stop } = this.#duplex(conn, limited);
-    this.#stopReaders.add(stop);
-    this.#clients.set(id, () => ({
-      id,
-      addr: address(conn.remoteAddr),
-      listenAddr: address(conn.localAddr),
-      lastCommand: limited.lastCommand,
-      partial: limited.partialSince >= 0,
-    }));
-    let protocol: "binary" | "text" | undefined;
-    const encoder = new FrameEncoder();
-    try {
-      await connReadable(duplex, { onRead: (n) => c.bytes_read += n })
-        .pipeThrough(
-          new FrameDecoder({
-            maxItemSize: this.#settings.maxItemSize,
-            onDecoded: limited.decoded,
-            onProtocol: (p) => {
-              protocol = p;
-              this.stats.protocols[p].current++;
-              this.stats.protocols[p].total++;
-            },
-          }),
-        )
-        .pipeThrough(
-          new Dispatcher(this.#context, this.lock, {
-            maxPendingOutput: this.#maxPendingOutput,
-            connectionId: id,
-            durations: this.#metrics?.durations,
-          }),
-        )
-        .pipeThrough(encoder)
-        .pipeTo(connWritable(duplex, {
-          onWrite: (n) => c.bytes_written += n,
-          onWritten: (chunk) => encoder.recycle(chunk),
-        }));
-    } catch (err) {
-      if (!isDisconnect(err) && this.#settings.verbose > 0) {
-        this.#log(`connection ${id} failed: ${(err as Error).message}`);
-      }
-    } finally {
-      limited.remove();
-      this.#stopReaders.delete(stop);
-      this.#clients.delete(id);
-      if (protocol) this.stats.protocols[protocol].current--;
-    }
-    if (this.#settings.verbose > 1) this.#log(`<${id} connection closed.`);
-  }
-
-  /**
-   * The connection as the streams see it, and a `stop()` that ends its reads
-   * (the pending one resolves as end of stream) while writes go on.
-   */
-  #duplex(conn: Deno.Conn, limited: LimitedConnection): { duplex: Duplex; stop: () => void } {
-    let stopped = false;
-    let pending: ((n: null) => void) | undefined;
-    const stop = () => {
-      stopped = true;
-      pending?.(null);
-      pending = undefined;
-    };
-    const duplex: Duplex = {
-      read(p) {
-        if (stopped) return Promise.resolve(null);
-        // After a stop the read is abandoned; it settles once the connection closes.
-        return new Promise((resolve, reject) => {
-          pending = resolve;
-          conn.read(p).then((n) => {
-            if (pending === resolve) pending = undefined;
-            resolve(n);
-          }, (err) => {
-            if (pending === resolve) pending = undefined;
-            reject(err);
-          });
-        });
-      },
-      async write(p) {
-        limited.writing(true);
-        try {
-          return await conn.write(p);
-        } finally {
-          limited.writing(false);
-        }
-      },
-    };
-    return { duplex, stop };
+    this.#connections.add(new Connection(conn, this.#shared, this.#nextId++));
   }
 }
 
 function listen(options: ServerOptions): Deno.Listener {
   const port = options.port ?? 11211;
   const hostname = options.hostname ?? "127.0.0.1";
+  // memcached's -b, default 1024; the kernel caps it at net.core.somaxconn.
+  const tcpBacklog = options.listenBacklog ?? 1024;
   if (options.tls) {
     if (!options.tlsCertFile || !options.tlsKeyFile) {
       throw new Error("Cannot serve TLS: both tlsCertFile and tlsKeyFile are needed");
@@ -431,15 +332,10 @@ function listen(options: ServerOptions): Deno.Listener {
       hostname,
       cert: Deno.readTextFileSync(options.tlsCertFile),
       key: Deno.readTextFileSync(options.tlsKeyFile),
+      tcpBacklog,
     });
   }
-  // memcached's default listen backlog (-b 1024), which `stats settings` reports.
-  return Deno.listen({ port, hostname, transport: "tcp", tcpBacklog: 1024 });
-}
-
-/** `tcp:HOST:PORT`, as memcached writes an address in `stats conns`. */
-function address(addr: Deno.Addr): string {
-  return addr.transport === "tcp" ? `tcp:${addr.hostname}:${addr.port}` : addr.transport;
+  return Deno.listen({ port, hostname, transport: "tcp", tcpBacklog });
 }
 
 function closeQuietly(conn: Deno.Conn): void {

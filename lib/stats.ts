@@ -31,10 +31,18 @@ export interface StatCounters {
   idle_kicks: number;
   bytes_read: number;
   bytes_written: number;
+  /** 1 while accepting, 0 while paused for lack of descriptors. */
+  accepting_conns: number;
+  listen_disabled_num: number;
+  time_in_listen_disabled_us: number;
 }
 
 /** Counters that `stats reset` does not clear. */
-const KEPT = new Set<keyof StatCounters>(["curr_connections", "connection_structures"]);
+const KEPT = new Set<keyof StatCounters>([
+  "curr_connections",
+  "connection_structures",
+  "accepting_conns",
+]);
 
 function zero(): StatCounters {
   return {
@@ -69,6 +77,9 @@ function zero(): StatCounters {
     idle_kicks: 0,
     bytes_read: 0,
     bytes_written: 0,
+    accepting_conns: 1,
+    listen_disabled_num: 0,
+    time_in_listen_disabled_us: 0,
   };
 }
 

@@ -41,6 +41,13 @@ Deno.test("parseFlags reads -I with k and m suffixes", () => {
   assert.equal(serve(["--max-item-size=4096"]).maxItemSize, 4096);
 });
 
+Deno.test("parseFlags reads -b / --listen-backlog as memcached does", () => {
+  assert.equal(serve(["-b", "4096"]).listenBacklog, 4096);
+  assert.equal(serve(["--listen-backlog=64"]).listenBacklog, 64);
+  assert.throws(() => parseFlags(["-b", "0"]), /Option -b must be between 1 and/);
+  assert.throws(() => parseFlags(["-b", "many"]), /Option -b needs a whole number/);
+});
+
 Deno.test("parseFlags counts -v and -vv", () => {
   assert.equal(serve(["-v"]).verbose, 1);
   assert.equal(serve(["-vv"]).verbose, 2);

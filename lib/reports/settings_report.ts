@@ -42,7 +42,7 @@ export function settingsReport(ctx: CommandContext): StatLine[] {
     ["detail_enabled", ctx.detail.enabled ? "yes" : "no"],
     ["reqs_per_event", s.reqsPerEvent],
     ["cas_enabled", "yes"],
-    ["tcp_backlog", 1024],
+    ["tcp_backlog", s.listenBacklog],
     ["binding_protocol", "auto-negotiate"],
     ["auth_enabled_sasl", s.sasl ? "yes" : "no"],
     ["auth_enabled_ascii", s.authFile ?? "no"],

@@ -30,6 +30,7 @@ export const PYMEMCACHE: Tool = {
   probe: ["/usr/bin/python3", "-c", "import pymemcache"],
 };
 export const OPENSSL: Tool = { command: "openssl", pkg: "openssl" };
+export const SS: Tool = { command: "ss", pkg: "iproute2" };
 export const PROMTOOL: Tool = { command: "promtool", pkg: "prometheus" };
 export const PROMETHEUS: Tool = { command: "prometheus", pkg: "prometheus" };
 /** util-linux's `script`, for running a command under a pseudo terminal. */

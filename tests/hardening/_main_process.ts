@@ -17,7 +17,7 @@ const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 /** Options of {@linkcode startMain}. */
 export interface StartMainOptions {
-  /** Add `--allow-read`. @default {false} */
+  /** Pass `--allow-read`. @default {false} */
   allowRead?: boolean;
   /** More `deno run` flags, e.g. `--allow-write=DIR`. @default {[]} */
   denoFlags?: string[];
@@ -25,6 +25,8 @@ export interface StartMainOptions {
   port?: number;
   /** How long to wait for it to accept connections. @default {15000} */
   timeoutMs?: number;
+  /** Run under this limit of open files (`ulimit -n` in `sh`). */
+  fdLimit?: number;
 }
 
 /**
@@ -36,17 +38,23 @@ export async function startMain(
   options: StartMainOptions = {},
 ): Promise<MainProcess> {
   const port = options.port ?? freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      ...(options.allowRead ? ["--allow-read"] : []),
-      ...(options.denoFlags ?? []),
-      MAIN,
-      "-p",
-      String(port),
-      ...args,
-    ],
+  const deno = [
+    Deno.execPath(),
+    "run",
+    "--allow-net",
+    ...(options.allowRead ? ["--allow-read"] : []),
+    ...(options.denoFlags ?? []),
+    MAIN,
+    "-p",
+    String(port),
+    ...args,
+  ];
+  // `exec` keeps one process: the pid is the server's, signals reach it.
+  const argv = options.fdLimit === undefined
+    ? deno
+    : ["sh", "-c", `ulimit -n ${options.fdLimit} && exec "$0" "$@"`, ...deno];
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
     stdin: "null",
     stdout: "null",
     stderr: "piped",
