@@ -2,10 +2,12 @@
  * mbserver's command line: `deno run --allow-net main.ts [flags] [HOST:PORT]`.
  *
  * `-Y FILE` (auth file) and `-Z` (TLS certificate and key files) also need
- * `--allow-read` for those files; a missing permission is refused with one
+ * `--allow-read` for those files, `-e FILE` (snapshot) `--allow-read` and
+ * `--allow-write` on its directory; a missing permission is refused with one
  * line naming the flag, never prompted for. Once listening it writes one
  * start-up line to stderr (`--quiet`: none). SIGINT and SIGTERM shut down
- * gracefully: stop accepting, answer what was already read, close, exit 0.
+ * gracefully: stop accepting, answer what was already read, close, write the
+ * snapshot (`-e`), exit 0.
  *
  * @module
  */
@@ -66,7 +68,13 @@ export async function main(
     if (stopping) void server.close();
     else if (!cli.quiet) {
       console.error(
-        startupLine({ options: cli.options, hostname: server.hostname, port: server.port }),
+        startupLine({
+          options: cli.options,
+          hostname: server.hostname,
+          port: server.port,
+          metricsPort: server.metricsPort,
+          restored: server.snapshotter?.restored,
+        }),
       );
     }
     try {
@@ -75,6 +83,8 @@ export async function main(
       // A worker failed; the server logged it and stopped every worker.
       return 1;
     }
+    // With -e, a failed last snapshot (already logged) is a failed stop.
+    if (server.snapshotter && !(await server.snapshotter.close())) return 1;
     return 0;
   } finally {
     for (const signal of signals) Deno.removeSignalListener(signal, stop);

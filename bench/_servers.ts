@@ -87,6 +87,22 @@ export function residentBytes(pid: number): number {
   return Number(m[1]) * 1024;
 }
 
+/** Peak resident memory of a process in bytes (`VmHWM` of /proc/PID/status). */
+export function peakResidentBytes(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(procFile(`/proc/${pid}/status`));
+  if (!m) throw new Error(`Cannot read VmHWM of process ${pid}`);
+  return Number(m[1]) * 1024;
+}
+
+/** Resets a process's peak resident memory to its current one (`5` into /proc/PID/clear_refs). */
+export function resetPeakResident(pid: number): void {
+  const out = new Deno.Command("sh", {
+    args: ["-c", `echo 5 > /proc/${pid}/clear_refs`],
+    stderr: "null",
+  }).outputSync();
+  if (!out.success) throw new Error(`Cannot reset the peak resident memory of process ${pid}`);
+}
+
 /** User + system CPU seconds of a process, all threads (/proc/PID/stat). */
 export function cpuSeconds(pid: number): number {
   const stat = procFile(`/proc/${pid}/stat`);

@@ -1,6 +1,7 @@
 /**
- * Resident memory holding N items, mbserver against memcached `-t 1`.
+ * Resident memory, mbserver against memcached `-t 1`, in two scenarios.
  *
+ * Items: holding N items.
  * Loads the same items over the binary protocol into each server (pipelined
  * SETQ batches, each closed by a NOOP), reads `curr_items` back with STAT,
  * checks a sample of values byte for byte, then reads the server's VmRSS from
@@ -13,9 +14,33 @@
  * `-m` is passed to both servers; with a limit smaller than the data (say
  * `-m 64`), the figure shows the limit is honoured.
  *
+ * Connections: each server with `-c 10240` holds 1,000, 5,000 and 10,000
+ * idle connections (each did one `version`), RSS read `--settle` ms after
+ * each count is reached; then all close, and five storms of 5,000 open and
+ * close again, RSS read `--settle` ms after each. Then a storm of 5,000
+ * connects at once against `-c 1024`: how many were admitted, refused, or
+ * neither after 3 s.
+ *
+ * Sparse (`--scenario sparse`, not part of `all`): 10,000 connections
+ * against `-c 10240`, each sending a `get` every 2–6 s for 20 s: every
+ * request must be answered; server CPU per request and RSS.
+ *
+ * ```sh
+ * deno run --allow-run --allow-net --allow-read --allow-sys bench/memory.ts --scenario connections
+ * ```
+ *
  * @module
  */
 import { parseArgs } from "node:util";
+import {
+  connectionsLines,
+  eachServer,
+  measureConnections,
+  measureSparse,
+  measureStorm,
+  sparseLine,
+  stormLine,
+} from "./_connections.ts";
 import { type BenchServer, residentBytes, startBenchServer } from "./_servers.ts";
 
 const KEY_LENGTH = 32;
@@ -215,27 +240,18 @@ function line(r: MemoryResult): string {
     (r.errors ? `  set errors ${r.errors}` : "");
 }
 
-if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      items: { type: "string", default: "1000000" },
-      m: { type: "string", short: "m", default: "1024" },
-      only: { type: "string" },
-      threads: { type: "string", short: "t", default: "1" },
-    },
-  });
-  const n = Number(values.items);
-  const memoryMiB = Number(values.m);
-  const names = values.only
-    ? [values.only as "mbserver" | "memcached"]
-    : ["memcached", "mbserver"] as const;
+async function itemsScenario(
+  names: readonly Server[],
+  n: number,
+  options: { memoryMiB: number; threads: string },
+) {
+  const { memoryMiB, threads } = options;
   console.log(
     `memory: ${n} items, ${KEY_LENGTH}-byte keys, ${VALUE_LENGTH}-byte values, -m ${memoryMiB}`,
   );
   const results: MemoryResult[] = [];
   for (const name of names) {
-    const args = name === "mbserver" && values.threads !== "1" ? ["-t", values.threads] : [];
+    const args = name === "mbserver" && threads !== "1" ? ["-t", threads] : [];
     await using server = await startBenchServer(name, { memoryMiB, args });
     const r = await measure(server, n);
     results.push(r);
@@ -250,5 +266,64 @@ if (import.meta.main) {
           (mc.loadedRss / MiB).toFixed(1)
         } MiB, -m ${memoryMiB})`,
     );
+  }
+}
+
+async function connectionsScenario(names: readonly Server[], counts: number[], settleMs: number) {
+  const storms = 5;
+  const stormSize = 5000;
+  console.log(
+    `connections: idle connections (each did one version), -c 10240, RSS ${settleMs} ms after ` +
+      `each step; then ${storms} storms of ${stormSize} opened and closed`,
+  );
+  await eachServer(names, ["-c", "10240"], async (server) => {
+    const r = await measureConnections(server, { counts, stormSize, storms, settleMs });
+    for (const l of connectionsLines(r)) console.log(l);
+  });
+  const deadlineMs = 3000;
+  console.log(`storm: ${stormSize} connects at once, each sending version, against -c 1024`);
+  await eachServer(names, ["-c", "1024"], async (server) => {
+    console.log(
+      stormLine(await measureStorm(server, stormSize, deadlineMs), stormSize, deadlineMs),
+    );
+  });
+}
+
+async function sparseScenario(names: readonly Server[], n: number, seconds: number) {
+  console.log(`sparse: ${n} connections against -c 10240, each a get every 2-6 s`);
+  await eachServer(names, ["-c", "10240"], async (server) => {
+    console.log(sparseLine(await measureSparse(server, n, seconds), n, seconds));
+  });
+}
+
+type Server = "mbserver" | "memcached";
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      items: { type: "string", default: "1000000" },
+      m: { type: "string", short: "m", default: "1024" },
+      only: { type: "string" },
+      scenario: { type: "string", default: "all" },
+      counts: { type: "string", default: "1000,5000,10000" },
+      settle: { type: "string", default: "4000" },
+      sparse: { type: "string", default: "10000" },
+      seconds: { type: "string", default: "20" },
+      threads: { type: "string", short: "t", default: "1" },
+    },
+  });
+  const names = values.only ? [values.only as Server] : ["memcached", "mbserver"] as const;
+  if (values.scenario === "all" || values.scenario === "items") {
+    await itemsScenario(names, Number(values.items), {
+      memoryMiB: Number(values.m),
+      threads: values.threads,
+    });
+  }
+  if (values.scenario === "all" || values.scenario === "connections") {
+    await connectionsScenario(names, values.counts.split(",").map(Number), Number(values.settle));
+  }
+  if (values.scenario === "sparse") {
+    await sparseScenario(names, Number(values.sparse), Number(values.seconds));
   }
 }

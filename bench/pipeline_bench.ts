@@ -1,16 +1,18 @@
 /**
- * The whole per-connection pipeline without a socket: connReadable →
- * FrameDecoder → Dispatcher → FrameEncoder → connWritable over an in-memory
+ * The whole per-connection pipeline without a socket: a Connection (reads
+ * → FrameDecoder → Dispatcher → FrameEncoder → writes) over an in-memory
  * duplex. Measures the JavaScript and stream cost per request, the part of
  * the server's CPU time that is ours rather than the kernel's.
  *
  * @module
  */
 import { CommandContext } from "../lib/command_context.ts";
-import { connReadable, connWritable, type Duplex } from "../lib/conn_streams.ts";
-import { Dispatcher } from "../lib/dispatcher.ts";
-import { FrameDecoder } from "../lib/frame_decoder.ts";
-import { FrameEncoder } from "../lib/frame_encoder.ts";
+import { Connection, type ConnectionShared } from "../lib/connection.ts";
+import { ConnectionLimits } from "../lib/connection_limits.ts";
+import type { Duplex } from "../lib/duplex.ts";
+import { MemoryReclaimer } from "../lib/memory_reclaimer.ts";
+import { COMMAND_NAMES } from "../lib/metrics/command_series.ts";
+import { LatencyHistogram } from "../lib/metrics/latency_histogram.ts";
 import { RwLock } from "../lib/rw_lock.ts";
 import { Store } from "../lib/store/store.ts";
 import { concat } from "../tests/_support/raw_client.ts";
@@ -60,21 +62,30 @@ function fakeConn(reads: Uint8Array[]): Duplex & { written: number } {
       conn.written += p.length;
       return Promise.resolve(p.length);
     },
+    close() {},
   };
   return conn;
 }
 
-const ctx = context();
-const lock = new RwLock();
+/** What the connections share; `timed`: requests timed as with the metrics endpoint on. */
+function shared(timed: boolean): ConnectionShared {
+  return {
+    context: context(),
+    lock: new RwLock(),
+    limits: new ConnectionLimits({ frameTimeoutMs: 0 }),
+    maxPendingOutput: 1024 * 1024,
+    durations: timed ? new LatencyHistogram({ series: COMMAND_NAMES.length }) : undefined,
+    now: () => performance.now(),
+    reclaimer: new MemoryReclaimer({ collect: () => {} }),
+  };
+}
 
-async function run(reads: Uint8Array[]): Promise<void> {
+const plain = shared(false);
+const timing = shared(true);
+
+async function run(reads: Uint8Array[], timed = false): Promise<void> {
   const conn = fakeConn(reads);
-  const encoder = new FrameEncoder();
-  await connReadable(conn)
-    .pipeThrough(new FrameDecoder())
-    .pipeThrough(new Dispatcher(ctx, lock))
-    .pipeThrough(encoder)
-    .pipeTo(connWritable(conn, { onWritten: (chunk) => encoder.recycle(chunk) }));
+  await new Connection(conn, timed ? timing : plain, 1).done;
   if (conn.written === 0) throw new Error("Pipeline wrote nothing");
 }
 
@@ -95,6 +106,14 @@ const txtMget = Array.from(
 Deno.bench("pipeline: 100 binary GETs, one per read", { group: "pipeline" }, async () => {
   await run(binGets);
 });
+
+Deno.bench(
+  "pipeline: 100 binary GETs, one per read, timed (metrics on)",
+  { group: "pipeline" },
+  async () => {
+    await run(binGets, true);
+  },
+);
 
 Deno.bench(
   "pipeline: 100 binary multi-gets of 50 GETKQ + NOOP",

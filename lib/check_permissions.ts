@@ -12,6 +12,8 @@ export interface NeededPermissions {
   listen?: string;
   /** Files the server will read. */
   read?: FlagFile[];
+  /** Files (or directories) the server will write. */
+  write?: FlagFile[];
 }
 
 /**
@@ -43,13 +45,12 @@ export function checkPermissions(needs: NeededPermissions): string | undefined {
     what.push(`listen on ${needs.listen}`);
     flags.push(shellWord(`--allow-net=${needs.listen}`));
   }
-  const unreadable = (needs.read ?? []).filter((file) =>
-    !granted({ name: "read", path: file.path })
-  );
-  if (unreadable.length > 0) {
-    what.push(`read ${unreadable.map((file) => `${file.path} (${file.flag})`).join(", ")}`);
-    const paths = [...new Set(unreadable.map((file) => file.path))];
-    flags.push(shellWord(`--allow-read=${paths.join(",")}`));
+  for (const name of ["read", "write"] as const) {
+    const denied = (needs[name] ?? []).filter((file) => !granted({ name, path: file.path }));
+    if (denied.length === 0) continue;
+    what.push(`${name} ${denied.map((file) => `${file.path} (${file.flag})`).join(", ")}`);
+    const paths = [...new Set(denied.map((file) => file.path))];
+    flags.push(shellWord(`--allow-${name}=${paths.join(",")}`));
   }
   if (what.length === 0) return undefined;
   return `No permission to ${what.join(" or ")}: add ${flags.join(" ")} to the deno run flags`;

@@ -1,5 +1,8 @@
 import type { Clock } from "./clock.ts";
 import { VERSION } from "./config.ts";
+import type { SnapshotStats } from "./snapshot/snapshot_file.ts";
+import type { ConnectionInfo } from "./connection_info.ts";
+import { PrefixStats } from "./prefix_stats.ts";
 import { Stats } from "./stats.ts";
 import { Store } from "./store/store.ts";
 
@@ -11,12 +14,28 @@ export interface CommandSettings {
   credentials: Map<string, string>;
   enableShutdown: boolean;
   maxConnections: number;
+  /** The listen queue asked of the kernel (`-b`; the kernel caps it at `somaxconn`). */
+  listenBacklog: number;
   maxItemSize: number;
   idleTimeout: number;
   evict: boolean;
   verbose: number;
   port: number;
   hostname: string;
+  /** Slab class growth factor (`-f`). */
+  growthFactor: number;
+  /** Minimum space of the smallest slab class (`-n`). */
+  minSpace: number;
+  /** Largest slab chunk (`-o slab_chunk_max`). */
+  slabChunkMax: number;
+  /** `stats cachedump` allowed (not `-X`). */
+  dumpEnabled: boolean;
+  /** `-R`, as given. */
+  reqsPerEvent: number;
+  /** TLS certificate and key files, when serving TLS (`-Z`). */
+  tls?: { certFile: string; keyFile: string };
+  /** The auth file (`-Y`), when text authentication is on. */
+  authFile?: string;
 }
 
 const DEFAULT_SETTINGS: Omit<CommandSettings, "credentials"> = {
@@ -24,12 +43,18 @@ const DEFAULT_SETTINGS: Omit<CommandSettings, "credentials"> = {
   sasl: false,
   enableShutdown: false,
   maxConnections: 1024,
+  listenBacklog: 1024,
   maxItemSize: 1024 * 1024,
   idleTimeout: 0,
   evict: true,
   verbose: 0,
   port: 11211,
   hostname: "127.0.0.1",
+  growthFactor: 1.25,
+  minSpace: 48,
+  slabChunkMax: 512 * 1024,
+  dumpEnabled: true,
+  reqsPerEvent: 20,
 };
 
 /**
@@ -70,7 +95,16 @@ export interface CommandContextOptions {
   log?: (line: string) => void;
   /** Stops the server (text `shutdown`, when enabled). @default {() => {}} */
   shutdown?: () => void;
+  /** With `-e`: figures about the snapshots, for `stats`. */
+  snapshotStats?: () => SnapshotFigures;
+  /** Per-prefix counts of `stats detail`. @default {new PrefixStats(), off} */
+  detail?: PrefixStats;
+  /** The server's client connections now, for `stats conns`. @default {() => []} */
+  connections?: () => ConnectionInfo[];
 }
+
+/** What `stats` reports about snapshots (`-e`). */
+export type SnapshotFigures = Readonly<SnapshotStats> & { writing: boolean };
 
 /**
  * What commands reach, shared by every connection of a server: the store,
@@ -102,6 +136,11 @@ export class CommandContext {
    */
   held: Access | undefined;
   #clock: Clock;
+  readonly snapshotStats: (() => SnapshotFigures) | undefined;
+  /** Per-prefix counts of `stats detail`; they count only while `detail.enabled`. */
+  readonly detail: PrefixStats;
+  /** The server's client connections now. */
+  readonly connections: () => ConnectionInfo[];
 
   constructor(options: CommandContextOptions = {}) {
     this.#clock = options.clock ?? Date.now;
@@ -110,6 +149,9 @@ export class CommandContext {
     this.settings = { ...DEFAULT_SETTINGS, credentials: new Map(), ...options.settings };
     this.log = options.log ?? ((line) => console.error(line));
     this.shutdown = options.shutdown ?? (() => {});
+    this.snapshotStats = options.snapshotStats;
+    this.detail = options.detail ?? new PrefixStats();
+    this.connections = options.connections ?? (() => []);
   }
 
   /** Unix seconds now, as the commands see time. */

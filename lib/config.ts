@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import type { NeededPermissions } from "./check_permissions.ts";
+import { snapshotPermissions } from "./snapshot/snapshot_file.ts";
 
 /** The version this server reports. */
 export const VERSION = "1.6.18-mbserver-0.1.0";
@@ -14,6 +15,11 @@ export interface ServerOptions {
   memoryLimitMiB?: number;
   /** Simultaneous connections. @default {1024} */
   maxConnections?: number;
+  /**
+   * Connections the kernel may queue before the server accepts them
+   * (memcached's -b; the kernel caps it at `net.core.somaxconn`). @default {1024}
+   */
+  listenBacklog?: number;
   /** Largest item, in bytes. @default {1048576} */
   maxItemSize?: number;
   /** 0 quiet, 1 errors, 2 each command (memcached's -v/-vv). @default {0} */
@@ -37,6 +43,12 @@ export interface ServerOptions {
   /** How often idle and partial-frame deadlines are checked, in ms. @default {1000} */
   timeoutCheckIntervalMs?: number;
   /**
+   * How often connections are checked for idleness, in ms: one that waited
+   * for its next request through a whole period lets its pipeline go (it is
+   * built again when bytes come). @default {1000}
+   */
+  idleCheckIntervalMs?: number;
+  /**
    * Bytes of responses one connection may have pending before it stops
    * running its pipelined requests until the client reads. @default {1048576}
    */
@@ -49,6 +61,14 @@ export interface ServerOptions {
   tlsCertFile?: string;
   /** PEM private key file (memcached's `-o ssl_key=`). */
   tlsKeyFile?: string;
+  /**
+   * Snapshot file for warm restarts (memcached's `-e`): restored before
+   * listening, written on a graceful stop. Needs read and write permission
+   * on its directory.
+   */
+  memoryFile?: string;
+  /** With `memoryFile`, also write a snapshot every this many seconds; 0 = only on stop. @default {0} */
+  snapshotInterval?: number;
   /** Where log lines go. @default {console.error} */
   log?: (line: string) => void;
   /** Time source for the store and deadlines, in ms since the epoch. @default {a CoarseClock: Date.now re-read every 100 ms} */
@@ -58,6 +78,30 @@ export interface ServerOptions {
    * -t). 1 runs everything in this thread, with no worker. @default {1}
    */
   threads?: number;
+  /** Slab class growth factor, more than 1 (memcached's -f). @default {1.25} */
+  growthFactor?: number;
+  /** Minimum space for key, value and flags in the smallest slab class (memcached's -n). @default {48} */
+  minSpace?: number;
+  /**
+   * Largest slab chunk; larger items are split into chunks (memcached's
+   * `-o slab_chunk_max`). @default {524288, or the item size limit when smaller}
+   */
+  slabChunkMax?: number;
+  /**
+   * Key prefix delimiter of `stats detail`; giving it turns detail stats on
+   * (memcached's -D). @default {":", detail off}
+   */
+  prefixDelimiter?: string;
+  /** Refuse `stats cachedump` (memcached's -X). @default {false} */
+  disableDumping?: boolean;
+  /**
+   * Serve Prometheus metrics at `/metrics` on this port of `hostname`
+   * (`-o metrics_port=N`, an mbserver extension); 0 picks a free port.
+   * @default {no metrics endpoint}
+   */
+  metricsPort?: number;
+  /** `-R`: reported in `stats settings` (requests are not rationed per event here). @default {20} */
+  reqsPerEvent?: number;
 }
 
 /** Most worker threads `-t` accepts. */
@@ -90,15 +134,28 @@ Usage: deno run --allow-net main.ts [options] [HOST:PORT]
   -l, --listen=<addr>        interface to listen on (default: 127.0.0.1)
   -m, --memory-limit=<mb>    item memory in megabytes (default: 64)
   -c, --conn-limit=<num>     max simultaneous connections (default: 1024)
+  -b, --listen-backlog=<num> set the backlog queue limit (default: 1024)
   -I, --max-item-size=<num>  max item size, e.g. 1m, 512k (default: 1m)
+  -f, --slab-growth-factor=<num>  slab chunk size growth factor (default: 1.25)
+  -n, --slab-min-size=<bytes>     min space for key, value and flags (default: 48)
+  -D <char>                  key prefix delimiter for stats detail; turns it on
+  -X, --disable-dumping      disable stats cachedump
   -M, --disable-evictions    return errors on memory exhausted instead of evicting
   -A, --enable-shutdown      enable the text "shutdown" command
   -S, --enable-sasl          require SASL authentication
   -Y, --auth-file=<file>     user:password lines for SASL and text auth
   -Z, --enable-ssl           serve TLS (needs -o ssl_chain_cert=,ssl_key=)
+  -e, --memory-file=<file>   warm restarts: restore the cache from <file> before
+                             listening, write it there on SIGTERM/SIGINT/shutdown
+                             (needs --allow-read and --allow-write on its directory)
   -o, --extended=<opts>      comma separated: idle_timeout=<s>, ssl_chain_cert=<file>,
-                             ssl_key=<file>, frame_timeout=<s> (close a connection
-                             holding a partial request this long; default 30, 0 = off)
+                             ssl_key=<file>, slab_chunk_max=<bytes>,
+                             frame_timeout=<s> (close a connection holding a partial
+                             request this long; default 30, 0 = off),
+                             metrics_port=<num> (Prometheus /metrics on the -l
+                             address; no authentication), snapshot_interval=<s>
+                             (with -e, also snapshot every <s>); no_lru_maintainer
+                             and no_lru_crawler are accepted and ignored
   -t, --threads=<num>        worker threads over one shared store, 1..${MAX_THREADS} or
                              "auto" for every core (default: 1, no worker); more
                              than 1 needs --allow-read of lib/ (the worker code)
@@ -135,12 +192,14 @@ export function parseFlags(args: string[]): CliAction {
         listen: { type: "string", short: "l" },
         "memory-limit": { type: "string", short: "m" },
         "conn-limit": { type: "string", short: "c" },
+        "listen-backlog": { type: "string", short: "b" },
         "max-item-size": { type: "string", short: "I" },
         "disable-evictions": { type: "boolean", short: "M" },
         "enable-shutdown": { type: "boolean", short: "A" },
         "enable-sasl": { type: "boolean", short: "S" },
         "auth-file": { type: "string", short: "Y" },
         "enable-ssl": { type: "boolean", short: "Z" },
+        "memory-file": { type: "string", short: "e" },
         extended: { type: "string", short: "o", multiple: true },
         verbose: { type: "boolean", short: "v", multiple: true },
         quiet: { type: "boolean" },
@@ -149,6 +208,10 @@ export function parseFlags(args: string[]): CliAction {
         threads: { type: "string", short: "t" },
         "max-reqs-per-event": { type: "string", short: "R" },
         "udp-port": { type: "string", short: "U" },
+        "slab-growth-factor": { type: "string", short: "f" },
+        "slab-min-size": { type: "string", short: "n" },
+        "prefix-delimiter": { type: "string", short: "D" },
+        "disable-dumping": { type: "boolean", short: "X" },
       },
     });
   } catch (err) {
@@ -175,6 +238,9 @@ export function parseFlags(args: string[]): CliAction {
   if (v["conn-limit"] !== undefined) {
     options.maxConnections = parseInteger("-c", v["conn-limit"], 1, 1 << 20);
   }
+  if (v["listen-backlog"] !== undefined) {
+    options.listenBacklog = parseInteger("-b", v["listen-backlog"], 1, 1 << 20);
+  }
   if (v["max-item-size"] !== undefined) {
     options.maxItemSize = parseSize("-I", v["max-item-size"]);
   }
@@ -187,15 +253,23 @@ export function parseFlags(args: string[]): CliAction {
   if (v["enable-sasl"]) options.sasl = true;
   if (v["auth-file"] !== undefined) options.authFile = v["auth-file"];
   if (v["enable-ssl"]) options.tls = true;
+  if (v["memory-file"] !== undefined) {
+    if (v["memory-file"] === "") throw new FlagError("Option -e needs a file");
+    options.memoryFile = v["memory-file"];
+  }
   if (v.verbose) options.verbose = v.verbose.length;
   for (const extended of v.extended ?? []) applyExtended(options, extended);
   if (v.threads !== undefined) options.threads = parseThreads(v.threads);
   if (v["max-reqs-per-event"] !== undefined) {
-    parseInteger("-R", v["max-reqs-per-event"], 1, 1 << 20);
+    options.reqsPerEvent = parseInteger("-R", v["max-reqs-per-event"], 1, 1 << 20);
   }
+  applyStatsFlags(options, v);
   if (v["udp-port"] !== undefined) parseInteger("-U", v["udp-port"], 0, 65535);
   if (options.tls && (!options.tlsCertFile || !options.tlsKeyFile)) {
     throw new FlagError("Option -Z needs -o ssl_chain_cert=FILE,ssl_key=FILE");
+  }
+  if (options.snapshotInterval && options.memoryFile === undefined) {
+    throw new FlagError("Option -o snapshot_interval needs -e FILE");
   }
   if (options.sasl && options.authFile === undefined) {
     throw new FlagError("Option -S needs -Y FILE: without it every client would be refused");
@@ -227,9 +301,16 @@ export function neededPermissions(options: ServerOptions): NeededPermissions {
     ["-o ssl_key", options.tls ? options.tlsKeyFile : undefined],
     ["-t", (options.threads ?? 1) > 1 ? workerCodePath() : undefined],
   ];
+  const snapshot = options.memoryFile === undefined
+    ? { read: [], write: [] }
+    : snapshotPermissions(options.memoryFile);
   return {
     listen: hostPort(options.hostname ?? "127.0.0.1", options.port ?? 11211),
-    read: named.flatMap(([flag, path]) => path === undefined ? [] : [{ flag, path }]),
+    read: [
+      ...named.flatMap(([flag, path]) => path === undefined ? [] : [{ flag, path }]),
+      ...snapshot.read,
+    ],
+    ...(snapshot.write.length > 0 ? { write: snapshot.write } : {}),
   };
 }
 
@@ -271,6 +352,49 @@ function parseArgsMessage(message: string): string {
   return first;
 }
 
+/** -f, -n, -D, -X, and the checks memcached makes of `slab_chunk_max` against -I. */
+function applyStatsFlags(
+  options: ServerOptions,
+  v: {
+    "slab-growth-factor"?: string;
+    "slab-min-size"?: string;
+    "prefix-delimiter"?: string;
+    "disable-dumping"?: boolean;
+  },
+): void {
+  const factor = v["slab-growth-factor"];
+  if (factor !== undefined) {
+    if (!/^\d+(\.\d+)?$/.test(factor) || !(Number(factor) > 1)) {
+      throw new FlagError(`Option -f needs a factor greater than 1, got "${factor}"`);
+    }
+    options.growthFactor = Number(factor);
+  }
+  if (v["slab-min-size"] !== undefined) {
+    options.minSpace = parseInteger("-n", v["slab-min-size"], 1, 1 << 20);
+  }
+  const delimiter = v["prefix-delimiter"];
+  if (delimiter !== undefined) {
+    if (delimiter.length !== 1) {
+      throw new FlagError(`Option -D needs one character, got "${delimiter}"`);
+    }
+    options.prefixDelimiter = delimiter;
+  }
+  if (v["disable-dumping"]) options.disableDumping = true;
+  const chunkMax = options.slabChunkMax;
+  if (chunkMax === undefined) return;
+  const itemMax = options.maxItemSize ?? 1024 * 1024;
+  if (chunkMax > itemMax) {
+    throw new FlagError(
+      `Option -o slab_chunk_max (${chunkMax}) cannot be larger than -I (${itemMax})`,
+    );
+  }
+  if (itemMax % chunkMax !== 0 || (1024 * 1024) % chunkMax !== 0) {
+    throw new FlagError(
+      `Option -o slab_chunk_max (${chunkMax}) must divide -I (${itemMax}) and 1048576 evenly`,
+    );
+  }
+}
+
 function applyExtended(options: ServerOptions, list: string): void {
   for (const entry of list.split(",")) {
     if (entry === "") continue;
@@ -284,12 +408,25 @@ function applyExtended(options: ServerOptions, list: string): void {
       case "frame_timeout":
         options.frameTimeout = parseInteger("-o frame_timeout", value, 0, 1 << 30);
         break;
+      case "snapshot_interval":
+        options.snapshotInterval = parseInteger("-o snapshot_interval", value, 0, 1 << 30);
+        break;
       case "ssl_chain_cert":
         options.tlsCertFile = requireValue(name, value);
         break;
       case "ssl_key":
         options.tlsKeyFile = requireValue(name, value);
         break;
+      case "slab_chunk_max":
+        options.slabChunkMax = parseInteger("-o slab_chunk_max", value, 1, 1024 * 1024);
+        break;
+      case "metrics_port":
+        options.metricsPort = parseInteger("-o metrics_port", value, 0, 65535);
+        break;
+      case "no_lru_maintainer":
+      case "no_lru_crawler":
+        break; // one LRU and no crawler here anyway
+
       default:
         throw new FlagError(`Unknown -o option: ${name}`);
     }

@@ -18,6 +18,10 @@ export interface ConnectionLimitsOptions {
 
 /** One connection as {@linkcode ConnectionLimits} sees it. */
 export interface LimitedConnection {
+  /** When it last completed a command (or finished writing), in clock ms. */
+  readonly lastCommand: number;
+  /** Since when it holds a partial frame, in clock ms; -1 when it holds none. */
+  readonly partialSince: number;
   /** Report a decoded chunk: how many requests it completed and how many bytes wait for more. */
   decoded(requests: number, buffered: number): void;
   /** Report that output is being written (true) or all written (false). */

@@ -3,6 +3,8 @@ import { binaryAccess, executeBinary } from "./binary/execute_binary.ts";
 import type { Access, CommandContext } from "./command_context.ts";
 import { ConnectionState } from "./connection_state.ts";
 import type { Request, Response, ResponseBatch } from "./messages.ts";
+import { commandSeries } from "./metrics/command_series.ts";
+import type { LatencyHistogram } from "./metrics/latency_histogram.ts";
 import type { RwLock, RwLockGuard } from "./rw_lock.ts";
 import { executeText, textAccess } from "./text/execute_text.ts";
 
@@ -15,8 +17,20 @@ export interface DispatcherOptions {
    * @default {1048576}
    */
   maxPendingOutput?: number;
-  /** The connection's number, for logs. @default {0} */
+  /** The connection's number, for logs (without `connection`). @default {0} */
   connectionId?: number;
+  /**
+   * The connection's protocol state, when it outlives this dispatcher (a
+   * connection that builds a new pipeline after a pause keeps its
+   * authentication). @default {a new one}
+   */
+  connection?: ConnectionState;
+  /**
+   * Where to record how long each request takes, from the dispatcher taking
+   * it up to its replies queued for the writer, by command
+   * (`COMMAND_NAMES`). @default {not timed}
+   */
+  durations?: LatencyHistogram;
 }
 
 /**
@@ -29,10 +43,11 @@ export interface DispatcherOptions {
  * downstream, so none is held across a socket write or an `await`. When a
  * share cannot be had at once, the batch waits for it in turn (a waiter
  * always takes and releases its turn, even if the connection closed). It
- * owns the connection's {@linkcode ConnectionState}. Stops at the first
- * request that closes the connection. A batch whose responses pass
- * `maxPendingOutput` bytes is emitted in parts, each waiting until the
- * previous one has been taken downstream.
+ * owns the connection's {@linkcode ConnectionState} (or is handed it, by a
+ * connection that outlives its pipelines). Stops at the first request that
+ * closes the connection. A batch whose responses pass `maxPendingOutput`
+ * bytes is emitted in parts, each waiting until the previous one has been
+ * taken downstream.
  *
  * @example Usage
  * ```ts
@@ -51,7 +66,9 @@ export interface DispatcherOptions {
 export class Dispatcher extends TransformStream<Request[], ResponseBatch> {
   constructor(ctx: CommandContext, lock: RwLock, options: DispatcherOptions = {}) {
     const budget = options.maxPendingOutput ?? 1024 * 1024;
-    const connection = new ConnectionState({ id: options.connectionId ?? 0, context: ctx });
+    const durations = options.durations;
+    const connection = options.connection ??
+      new ConnectionState({ id: options.connectionId ?? 0, context: ctx });
     connection.partLimit = budget;
     let closed = false;
     /**
@@ -66,7 +83,7 @@ export class Dispatcher extends TransformStream<Request[], ResponseBatch> {
       controller: TransformStreamDefaultController<ResponseBatch>,
     ): Stop => {
       const out: ResponseBatch = connection.begin();
-      const stop = runSome(batch, { from, lock, connection, out, budget });
+      const stop = runSome(batch, { from, lock, connection, out, budget, durations });
       closed = connection.closing;
       if (out.length > 0) {
         // The values copied for these replies are free once the encoder copied them on.
@@ -123,6 +140,8 @@ interface RunOptions {
   out: Response[];
   /** Bytes of responses after which it stops. */
   budget: number;
+  /** Where to record each request's duration, if anywhere. */
+  durations: LatencyHistogram | undefined;
 }
 
 /**
@@ -132,11 +151,12 @@ interface RunOptions {
  * returns where it stopped and what for. Releases every share it held.
  */
 function runSome(batch: Request[], options: RunOptions): Stop {
-  const { connection, out, budget, lock } = options;
+  const { connection, out, budget, lock, durations } = options;
   const ctx = connection.context;
   let held: Access = options.from.held;
   let guard = options.from.held === "none" ? undefined : options.from.guard;
   let bytes = 0;
+  let started = durations ? performance.now() : 0;
   try {
     for (let i = options.from.start; i < batch.length; i++) {
       const req = batch[i];
@@ -164,6 +184,11 @@ function runSome(batch: Request[], options: RunOptions): Stop {
       if (connection.closing) return { next: batch.length, need: "none" };
       // A request that stopped part way runs again once its part is taken.
       if (connection.resumeAt > 0) return { next: i, need: "none" };
+      if (durations) {
+        const now = performance.now();
+        durations.record(commandSeries(req), (now - started) * 1000);
+        started = now;
+      }
       for (let j = before; j < out.length; j++) bytes += responseSize(out[j]);
       if (bytes > budget) return { next: i + 1, need: "none" };
     }

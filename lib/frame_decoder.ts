@@ -19,12 +19,22 @@ export interface FrameDecoderOptions {
   maxItemSize?: number;
   /** Called after each chunk with the requests it completed and the bytes held for more. */
   onDecoded?: (requests: number, buffered: number) => void;
+  /**
+   * Go on with this parser (protocol chosen, maybe a request half read) from
+   * an earlier decoder of the same connection, instead of sniffing the first byte.
+   */
+  parser?: Parser;
+  /** Called once, when the first byte has picked the connection's protocol (not for a `parser` handed over). */
+  onProtocol?: (protocol: "binary" | "text") => void;
 }
 
 /**
  * Turns a connection's bytes into batches of requests: every request a chunk
  * completes, in one array. The first byte picks the protocol for the whole
- * connection: 0x80 binary, anything else text and meta.
+ * connection: 0x80 binary, anything else text and meta. A connection that
+ * builds a new decoder after a pause hands over the old one's
+ * {@linkcode FrameDecoder.parser}, so neither the protocol nor a request half
+ * read is lost.
  *
  * @example Usage
  * ```ts
@@ -42,16 +52,23 @@ export interface FrameDecoderOptions {
  * ```
  */
 export class FrameDecoder extends TransformStream<Uint8Array, Request[]> {
+  #state: { parser: Parser | undefined };
+
   constructor(options: FrameDecoderOptions = {}) {
     const maxItemSize = options.maxItemSize ?? 1024 * 1024;
     const onDecoded = options.onDecoded;
-    let parser: Parser | undefined;
+    const state = { parser: options.parser };
     super({
       transform(chunk, controller) {
         if (chunk.length === 0) return;
-        parser ??= chunk[0] === REQUEST_MAGIC
-          ? new BinaryParser({ maxBodyLength: maxItemSize + 64 * 1024 })
-          : new TextParser({ maxItemSize });
+        let parser = state.parser;
+        if (parser === undefined) {
+          const binary = chunk[0] === REQUEST_MAGIC;
+          parser = state.parser = binary
+            ? new BinaryParser({ maxBodyLength: maxItemSize + 64 * 1024 })
+            : new TextParser({ maxItemSize });
+          options.onProtocol?.(binary ? "binary" : "text");
+        }
         if (parser.closed) return;
         const out: Request[] = [];
         parser.push(chunk, out);
@@ -59,5 +76,11 @@ export class FrameDecoder extends TransformStream<Uint8Array, Request[]> {
         if (out.length > 0) controller.enqueue(out);
       },
     });
+    this.#state = state;
+  }
+
+  /** The parser the first byte chose (or the one handed over); undefined before any byte. */
+  get parser(): Parser | undefined {
+    return this.#state.parser;
   }
 }

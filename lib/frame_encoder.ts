@@ -10,7 +10,7 @@ import type { BinaryResponse, Response, ResponseBatch } from "./messages.ts";
  */
 export const MAX_CHUNK = 1024 * 1024;
 
-/** Size of the largest arenas output chunks are cut from; the first is 1/16 of it. */
+/** Size of the largest arenas output chunks are cut from; the first is 1/64 of it. */
 const ARENA_SIZE = 64 * 1024;
 
 /**
@@ -51,7 +51,7 @@ export class OutputArena {
     }
     if (this.#arena.length - this.#pos < size) {
       // Start small (idle connections hold little), grow while in use.
-      let next = Math.min(ARENA_SIZE, Math.max(ARENA_SIZE / 16, this.#arena.length * 2));
+      let next = Math.min(ARENA_SIZE, Math.max(ARENA_SIZE / 64, this.#arena.length * 2));
       while (next < size * 4) next *= 2;
       this.#arena = new Uint8Array(next);
       this.#pos = 0;
@@ -93,13 +93,16 @@ export class OutputArena {
  */
 export class FrameEncoder extends TransformStream<ResponseBatch, Uint8Array> {
   #arena: OutputArena;
+  #state: { closed: boolean };
 
   constructor() {
     const arena = new OutputArena();
+    const state = { closed: false };
     super({
       transform(batch, controller) {
         const { size, end } = measureBatch(batch);
         const close = end < batch.length;
+        if (close) state.closed = true;
         if (size > MAX_CHUNK) {
           return streamBatch(batch, end, close, controller).then(() => batch.encoded?.());
         }
@@ -111,12 +114,18 @@ export class FrameEncoder extends TransformStream<ResponseBatch, Uint8Array> {
       },
     });
     this.#arena = arena;
+    this.#state = state;
+  }
+
+  /** Whether a `"close"` response came through: the connection is to be closed. */
+  get closeRequested(): boolean {
+    return this.#state.closed;
   }
 
   /**
-   * Takes back an output chunk once it has been written (see
-   * `connWritable`'s `onWritten`), so a large buffer can be reused instead of
-   * allocated again. Never call it for a chunk something still reads.
+   * Takes back an output chunk once the connection has written it, so a
+   * large buffer can be reused instead of allocated again. Never call it for
+   * a chunk something still reads.
    */
   recycle(chunk: Uint8Array): void {
     this.#arena.recycle(chunk);

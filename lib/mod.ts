@@ -49,5 +49,5 @@ export type RunningServer = Server | ThreadedServer;
  */
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   if ((options.threads ?? 1) > 1) return await ThreadedServer.start(options);
-  return new Server(options);
+  return await Server.start(options);
 }

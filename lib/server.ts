@@ -1,23 +1,37 @@
-import { CoarseClock } from "./coarse_clock.ts";
+import { AcceptLoop } from "./accept_loop.ts";
 import { AuthFile } from "./auth_file.ts";
-import { CommandContext, type CommandSettings } from "./command_context.ts";
+import { CoarseClock } from "./coarse_clock.ts";
+import { CommandContext, type CommandSettings, type SnapshotFigures } from "./command_context.ts";
 import { hostPort, type ServerOptions, VERSION } from "./config.ts";
-import { ConnectionLimits, type LimitedConnection } from "./connection_limits.ts";
-import { connReadable, connWritable, type Duplex, isDisconnect } from "./conn_streams.ts";
-import { Dispatcher } from "./dispatcher.ts";
-import { FrameDecoder } from "./frame_decoder.ts";
-import { FrameEncoder } from "./frame_encoder.ts";
+import { Connection, type ConnectionShared } from "./connection.ts";
+import { ConnectionLimits } from "./connection_limits.ts";
+import { ConnectionSet } from "./connection_set.ts";
+import { MemoryReclaimer } from "./memory_reclaimer.ts";
+import { COMMAND_NAMES } from "./metrics/command_series.ts";
+import { LatencyHistogram } from "./metrics/latency_histogram.ts";
+import { ServerMetrics } from "./metrics/server_metrics.ts";
+import { PrefixStats } from "./prefix_stats.ts";
 import { RwLock } from "./rw_lock.ts";
+import type { SlabClassesOptions } from "./slab_classes.ts";
+import { Snapshotter } from "./snapshot/snapshotter.ts";
+import { storeSnapshot } from "./snapshot/store_snapshot.ts";
 import { Stats } from "./stats.ts";
 import { Store, type StoreMemory } from "./store/store.ts";
 
-const TOO_MANY = new TextEncoder().encode("ERROR Too many open connections\r\n");
-
-/** Milliseconds between sweeps of expired items. */
-const SWEEP_INTERVAL_MS = 1000;
-
-/** Items a sweep visits at most (memcached's crawler also goes a slice at a time). */
-const SWEEP_LIMIT = 50_000;
+/** What a server is built on; {@linkcode Server.start} prepares them. */
+export interface ServerParts {
+  store: Store;
+  lock: RwLock;
+  stats: Stats;
+  /** The clock the store reads. */
+  clock: () => number;
+  /** The clock to stop on close, when the server made one. */
+  coarseClock?: CoarseClock;
+  /** Warm restarts, already restored into `store`. */
+  snapshotter?: Snapshotter;
+  /** In a worker of a server with several: what it attached to. */
+  worker?: WorkerSetup;
+}
 
 /**
  * What a server in a worker attaches to instead of making its own: the
@@ -34,20 +48,33 @@ export interface WorkerSetup {
   /** The lock's polling before sleeping in this worker, in µs. */
   spinMicros: number;
   /**
-   * The time (ms, a float64 at 0) as the main thread's injected clock gives
-   * it, for tests; absent: this worker's own clock.
+   * The time (ms, a float64 at 0) the main thread publishes for every
+   * worker: one clock, so workers agree on the second (flush_all, expiry).
    */
-  clock?: SharedArrayBuffer;
+  clock: SharedArrayBuffer;
+  /** With a metrics endpoint: one latency histogram per worker, this worker's at its number. */
+  durations?: SharedArrayBuffer;
+  /** With `-e`: the snapshot figures the main thread publishes ({@linkcode SnapshotFigures}). */
+  snapshotFigures?: SharedArrayBuffer;
   /** Called for the text `shutdown` command: the whole server stops, not one worker. */
   shutdown(): void;
 }
 
+const TOO_MANY = new TextEncoder().encode("ERROR Too many open connections\r\n");
+
+/** Milliseconds between sweeps of expired items. */
+const SWEEP_INTERVAL_MS = 1000;
+
+/** Items a sweep visits at most (memcached's crawler also goes a slice at a time). */
+const SWEEP_LIMIT = 50_000;
+
 /**
  * A listening memcached-compatible server: accepts connections and runs each
  * through decoder → dispatcher → encoder over one shared store. In a worker
- * of a server with several ({@linkcode WorkerSetup}), it listens with
- * `reusePort` beside the others and attaches to their shared store, lock and
- * counters; the main thread sweeps.
+ * of a server with several ({@linkcode WorkerSetup}, {@linkcode Server.inWorker}),
+ * it listens with `reusePort` beside the others and attaches to their
+ * shared store, lock and counters; the main thread sweeps, snapshots and
+ * serves metrics.
  *
  * Use {@linkcode startServer} from `mod.ts` to create one.
  *
@@ -67,68 +94,85 @@ export class Server {
   readonly stats: Stats;
   /** The store lock: hold it for writing to keep connections out across `await`s. */
   readonly lock: RwLock;
+  /** Warm restarts (`memoryFile`): what was restored, snapshot figures. */
+  readonly snapshotter: Snapshotter | undefined;
+  /** In a worker: the number of this worker. */
+  readonly worker: number | undefined;
   #listener: Deno.Listener;
   #settings: CommandSettings;
   #context: CommandContext;
   #log: (line: string) => void;
-  #conns = new Set<Deno.Conn>();
-  #tasks = new Set<Promise<void>>();
+  #connections: ConnectionSet;
+  /** Refusals still writing their one line. */
+  #refusals = new Set<Promise<void>>();
+  #metrics: ServerMetrics | undefined;
   #nextId: number;
   #idStep: number;
   #sweeper: ReturnType<typeof setInterval> | undefined;
   #coarseClock: CoarseClock | undefined;
   #closing: Promise<void> | undefined;
-  #accepting: Promise<void>;
+  #accepting: AcceptLoop;
   #limits: ConnectionLimits;
-  #maxPendingOutput: number;
   #graceMs: number;
-  /** One per live connection: ends its reads (graceful shutdown). */
-  #stopReaders = new Set<() => void>();
+  /** What every connection shares. */
+  #shared: ConnectionShared;
 
-  constructor(options: ServerOptions = {}, worker?: WorkerSetup) {
+  /**
+   * Builds a server and listens at once. With `memoryFile`, use
+   * {@linkcode Server.start} (or `startServer`): it restores the snapshot
+   * first.
+   */
+  constructor(options: ServerOptions = {}, parts: ServerParts = Server.#parts(options)) {
     this.#log = options.log ?? ((line) => console.error(line));
-    const shared = worker?.clock ? new Float64Array(worker.clock) : undefined;
-    const injected = shared ? () => shared[0] : options.clock;
-    this.#coarseClock = injected ? undefined : new CoarseClock();
-    const clock = injected ?? this.#coarseClock!.now;
-    const now = Math.floor(clock() / 1000);
-    this.store = worker ? new Store(worker.store) : Store.create({
-      now,
-      memoryLimit: (options.memoryLimitMiB ?? 64) * 1024 * 1024,
-      maxItemSize: options.maxItemSize ?? 1024 * 1024,
-      evict: !options.noEvict,
-    });
-    this.stats = worker
-      ? new Stats({ buffer: worker.stats, worker: worker.worker })
-      : new Stats({ startedAt: now });
-    this.lock = worker ? new RwLock(worker.lock, { spinMicros: worker.spinMicros }) : new RwLock();
+    this.#coarseClock = parts.coarseClock;
+    const clock = parts.clock;
+    this.store = parts.store;
+    this.lock = parts.lock;
+    this.snapshotter = parts.snapshotter;
+    this.stats = parts.stats;
+    const worker = parts.worker;
+    this.worker = worker?.worker;
+    // memcached counts its listening socket as a connection (one, whatever its threads).
+    if ((worker?.worker ?? 0) === 0) this.stats.c.total_connections = 1;
     this.#listener = listen(options, worker !== undefined);
     this.#nextId = (worker?.worker ?? 0) + 1;
     this.#idStep = worker?.threads ?? 1;
     const addr = this.#listener.addr as Deno.NetAddr;
-    this.#settings = {
-      version: VERSION,
-      sasl: options.sasl ?? false,
-      credentials: options.authFile === undefined
-        ? new Map()
-        : AuthFile.read(options.authFile).credentials,
-      enableShutdown: options.enableShutdown ?? false,
-      maxConnections: options.maxConnections ?? 1024,
-      maxItemSize: options.maxItemSize ?? 1024 * 1024,
-      idleTimeout: options.idleTimeout ?? 0,
-      evict: !options.noEvict,
-      verbose: options.verbose ?? 0,
-      port: addr.port,
-      hostname: addr.hostname,
-    };
+    this.#settings = commandSettings(options, addr);
+    const figures = worker?.snapshotFigures;
     this.#context = new CommandContext({
       store: this.store,
       stats: this.stats,
       settings: this.#settings,
       log: this.#log,
       shutdown: worker ? () => worker.shutdown() : () => void this.close(),
+      snapshotStats: figures
+        ? () => readSnapshotFigures(figures)
+        : this.snapshotter && (() => this.snapshotter!.stats),
+      detail: new PrefixStats({
+        delimiter: options.prefixDelimiter,
+        enabled: options.prefixDelimiter !== undefined,
+      }),
+      connections: () => this.#connections.infos(),
       clock,
     });
+    if (options.metricsPort !== undefined && !worker) {
+      try {
+        this.#metrics = new ServerMetrics({
+          hostname: addr.hostname,
+          port: options.metricsPort,
+          context: this.#context,
+        });
+      } catch (err) {
+        this.#listener.close();
+        this.#coarseClock?.close();
+        throw new Error(
+          `Cannot serve metrics on ${addr.hostname}:${options.metricsPort}: ${
+            (err as Error).message
+          }`,
+        );
+      }
+    }
     this.#limits = new ConnectionLimits({
       idleTimeoutMs: this.#settings.idleTimeout * 1000,
       frameTimeoutMs: (options.frameTimeout ?? 30) * 1000,
@@ -139,18 +183,109 @@ export class Server {
         if (this.#settings.verbose > 0) this.#log("closing a connection stuck in a partial frame");
       },
     });
-    this.#maxPendingOutput = options.maxPendingOutput ?? 1024 * 1024;
     this.#graceMs = options.shutdownGraceMs ?? 3000;
     if (!worker) {
       this.#sweeper = setInterval(() => sweep(this, clock), SWEEP_INTERVAL_MS);
       Deno.unrefTimer(this.#sweeper as unknown as number);
     }
-    this.#accepting = this.#acceptLoop();
+    const reclaimer = new MemoryReclaimer();
+    this.#shared = {
+      context: this.#context,
+      lock: this.lock,
+      limits: this.#limits,
+      maxPendingOutput: options.maxPendingOutput ?? 1024 * 1024,
+      durations: worker?.durations
+        ? new LatencyHistogram({
+          series: COMMAND_NAMES.length,
+          buffer: worker.durations,
+          byteOffset: worker.worker * LatencyHistogram.byteLength(COMMAND_NAMES.length),
+        })
+        : this.#metrics?.durations,
+      now: () => performance.now(),
+      reclaimer,
+    };
+    this.#connections = new ConnectionSet({
+      idleCheckMs: options.idleCheckIntervalMs,
+      reclaimer,
+      onClosed: () => {
+        this.stats.c.curr_connections--;
+        this.stats.leave();
+        this.#accepting.resume();
+      },
+    });
+    this.#accepting = new AcceptLoop(this.#listener, {
+      onConn: (conn) => this.#admit(conn),
+      stats: this.stats.c,
+      log: this.#log,
+    });
+  }
+
+  /**
+   * Builds a server: restores `memoryFile` (when given) into its store
+   * before it listens, so no client ever sees a half-loaded cache.
+   *
+   * @throws {Error} One line: the snapshot's permissions, or another server using it.
+   */
+  static async start(options: ServerOptions = {}): Promise<Server> {
+    const parts = Server.#parts(options);
+    if (options.memoryFile === undefined) return new Server(options, parts);
+    try {
+      parts.snapshotter = await Snapshotter.open({
+        path: options.memoryFile,
+        store: storeSnapshot(parts.store, () => Math.floor(parts.clock() / 1000)),
+        share: async (fn) => {
+          using _share = parts.lock.tryRead() ?? await parts.lock.read();
+          return fn();
+        },
+        clock: parts.clock,
+        intervalSeconds: options.snapshotInterval,
+        log: options.log ?? ((line) => console.error(line)),
+      });
+      return new Server(options, parts);
+    } catch (err) {
+      await parts.snapshotter?.close({ snapshot: false });
+      parts.coarseClock?.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Builds the server of one worker of a server with several, over the
+   * shared store, lock and counters of `setup`; it listens at once, with
+   * `reusePort`.
+   */
+  static inWorker(options: ServerOptions, setup: WorkerSetup): Server {
+    const time = new Float64Array(setup.clock);
+    return new Server(options, {
+      store: new Store(setup.store, { worker: setup.worker }),
+      lock: new RwLock(setup.lock, { spinMicros: setup.spinMicros }),
+      stats: new Stats({ buffer: setup.stats, worker: setup.worker }),
+      clock: () => time[0],
+      worker: setup,
+    });
+  }
+
+  static #parts(options: ServerOptions): ServerParts {
+    const coarseClock = options.clock ? undefined : new CoarseClock();
+    const clock = options.clock ?? coarseClock!.now;
+    const now = Math.floor(clock() / 1000);
+    return {
+      store: Store.create(storeOptions(options, { now, workers: 1 })),
+      lock: new RwLock(),
+      stats: new Stats({ startedAt: now }),
+      clock,
+      coarseClock,
+    };
   }
 
   /** The bound port (useful with port 0). */
   get port(): number {
     return (this.#listener.addr as Deno.NetAddr).port;
+  }
+
+  /** The port of the metrics endpoint (`metricsPort`), if there is one. */
+  get metricsPort(): number | undefined {
+    return this.#metrics?.port;
   }
 
   /** The bound address. */
@@ -160,7 +295,7 @@ export class Server {
 
   /** Resolves when the server has closed. */
   get finished(): Promise<void> {
-    return this.#accepting.then(() => this.#closing);
+    return this.#accepting.done.then(() => this.#closing);
   }
 
   /**
@@ -176,35 +311,29 @@ export class Server {
 
   async #close(): Promise<void> {
     clearInterval(this.#sweeper);
-    this.#coarseClock?.close();
+    const metricsClosed = this.#metrics?.close();
     this.#limits.close();
-    try {
-      this.#listener.close();
-    } catch {
-      // already closed
-    }
-    await this.#accepting;
-    for (const stop of this.#stopReaders) stop();
+    this.#accepting.close();
+    await this.#accepting.done;
+    this.#connections.stopAll();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const grace = new Promise<void>((resolve) => timer = setTimeout(resolve, this.#graceMs));
-    await Promise.race([Promise.allSettled(this.#tasks), grace]);
+    await Promise.race([this.#connections.settled(), grace]);
     clearTimeout(timer);
-    for (const conn of this.#conns) closeQuietly(conn);
-    await Promise.allSettled(this.#tasks);
-  }
-
-  async #acceptLoop(): Promise<void> {
-    while (true) {
-      let conn: Deno.Conn;
-      try {
-        conn = await this.#listener.accept();
-      } catch (err) {
-        if (this.#closing || isDisconnect(err)) return;
-        this.#log(`accept failed: ${(err as Error).message}`);
-        continue;
-      }
-      this.#admit(conn);
+    this.#connections.closeAll();
+    await this.#connections.settled();
+    await Promise.all(this.#refusals);
+    this.#connections.close();
+    await metricsClosed;
+    // Nothing changes the store any more: the last snapshot.
+    const snapshot = await this.snapshotter?.close();
+    if (snapshot && this.#settings.verbose > 0) {
+      this.#log(
+        `snapshot written: ${snapshot.items} items, ${snapshot.bytes} bytes in ` +
+          `${Math.round(snapshot.durationMs)} ms`,
+      );
     }
+    this.#coarseClock?.close();
   }
 
   #admit(conn: Deno.Conn): void {
@@ -215,109 +344,74 @@ export class Server {
     }
     if (!this.stats.admit(this.#settings.maxConnections)) {
       c.rejected_connections++;
-      const task = conn.write(TOO_MANY).catch(() => 0).then(() => closeQuietly(conn));
-      this.#track(task);
+      const refusal = conn.write(TOO_MANY).then(() => {}, () => {}).finally(() => {
+        closeQuietly(conn);
+        this.#refusals.delete(refusal);
+      });
+      this.#refusals.add(refusal);
       return;
     }
-    this.#conns.add(conn);
+    if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
     c.curr_connections++;
     c.total_connections++;
     c.connection_structures = Math.max(c.connection_structures, c.curr_connections);
-    this.#track(
-      this.#serve(conn).finally(() => {
-        this.#conns.delete(conn);
-        c.curr_connections--;
-        this.stats.leave();
-        closeQuietly(conn);
-      }),
-    );
-  }
-
-  #track(task: Promise<unknown>): void {
-    const done = task.then(() => {}, () => {}).finally(() => this.#tasks.delete(done));
-    this.#tasks.add(done);
-  }
-
-  async #serve(conn: Deno.Conn): Promise<void> {
-    if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
     const id = this.#nextId;
     this.#nextId += this.#idStep;
-    const c = this.stats.c;
-    if (this.#settings.verbose > 1) {
-      this.#log(`<${id} new auto-negotiating client connection`);
-    }
-    const limited = this.#limits.add(() => closeQuietly(conn));
-    const { duplex, stop } = this.#duplex(conn, limited);
-    this.#stopReaders.add(stop);
-    const encoder = new FrameEncoder();
-    try {
-      await connReadable(duplex, { onRead: (n) => c.bytes_read += n })
-        .pipeThrough(
-          new FrameDecoder({
-            maxItemSize: this.#settings.maxItemSize,
-            onDecoded: limited.decoded,
-          }),
-        )
-        .pipeThrough(
-          new Dispatcher(this.#context, this.lock, {
-            maxPendingOutput: this.#maxPendingOutput,
-            connectionId: id,
-          }),
-        )
-        .pipeThrough(encoder)
-        .pipeTo(connWritable(duplex, {
-          onWrite: (n) => c.bytes_written += n,
-          onWritten: (chunk) => encoder.recycle(chunk),
-        }));
-    } catch (err) {
-      if (!isDisconnect(err) && this.#settings.verbose > 0) {
-        this.#log(`connection ${id} failed: ${(err as Error).message}`);
-      }
-    } finally {
-      limited.remove();
-      this.#stopReaders.delete(stop);
-    }
-    if (this.#settings.verbose > 1) this.#log(`<${id} connection closed.`);
+    this.#connections.add(new Connection(conn, this.#shared, id));
   }
+}
 
-  /**
-   * The connection as the streams see it, and a `stop()` that ends its reads
-   * (the pending one resolves as end of stream) while writes go on.
-   */
-  #duplex(conn: Deno.Conn, limited: LimitedConnection): { duplex: Duplex; stop: () => void } {
-    let stopped = false;
-    let pending: ((n: null) => void) | undefined;
-    const stop = () => {
-      stopped = true;
-      pending?.(null);
-      pending = undefined;
-    };
-    const duplex: Duplex = {
-      read(p) {
-        if (stopped) return Promise.resolve(null);
-        // After a stop the read is abandoned; it settles once the connection closes.
-        return new Promise((resolve, reject) => {
-          pending = resolve;
-          conn.read(p).then((n) => {
-            if (pending === resolve) pending = undefined;
-            resolve(n);
-          }, (err) => {
-            if (pending === resolve) pending = undefined;
-            reject(err);
-          });
-        });
-      },
-      async write(p) {
-        limited.writing(true);
-        try {
-          return await conn.write(p);
-        } finally {
-          limited.writing(false);
-        }
-      },
-    };
-    return { duplex, stop };
-  }
+/** The settings commands read, from the server's options and bound address. */
+export function commandSettings(options: ServerOptions, addr: Deno.NetAddr): CommandSettings {
+  return {
+    version: VERSION,
+    sasl: options.sasl ?? false,
+    credentials: options.authFile === undefined
+      ? new Map()
+      : AuthFile.read(options.authFile).credentials,
+    enableShutdown: options.enableShutdown ?? false,
+    maxConnections: options.maxConnections ?? 1024,
+    listenBacklog: options.listenBacklog ?? 1024,
+    maxItemSize: options.maxItemSize ?? 1024 * 1024,
+    idleTimeout: options.idleTimeout ?? 0,
+    evict: !options.noEvict,
+    verbose: options.verbose ?? 0,
+    port: addr.port,
+    hostname: addr.hostname,
+    growthFactor: options.growthFactor ?? 1.25,
+    minSpace: options.minSpace ?? 48,
+    slabChunkMax: slabChunkMax(options),
+    dumpEnabled: !options.disableDumping,
+    reqsPerEvent: options.reqsPerEvent ?? 20,
+    tls: options.tls ? { certFile: options.tlsCertFile!, keyFile: options.tlsKeyFile! } : undefined,
+    authFile: options.sasl ? options.authFile : undefined,
+  };
+}
+
+/** The store a server's options ask for, made at `now` for `workers` workers. */
+export function storeOptions(
+  options: ServerOptions,
+  at: { now: number; workers: number },
+): Parameters<typeof Store.create>[0] {
+  const maxItemSize = options.maxItemSize ?? 1024 * 1024;
+  const classes: SlabClassesOptions = {
+    growthFactor: options.growthFactor,
+    minSpace: options.minSpace,
+    slabChunkMax: slabChunkMax(options),
+    maxItemSize,
+  };
+  return {
+    now: at.now,
+    memoryLimit: (options.memoryLimitMiB ?? 64) * 1024 * 1024,
+    maxItemSize,
+    evict: !options.noEvict,
+    classes,
+    workers: at.workers,
+  };
+}
+
+function slabChunkMax(options: ServerOptions): number {
+  return options.slabChunkMax ?? Math.min(512 * 1024, options.maxItemSize ?? 1024 * 1024);
 }
 
 /**
@@ -334,6 +428,40 @@ export function sweep(server: { store: Store; lock: RwLock }, clock: () => numbe
   if (write) server.store.sweep({ now: Math.floor(clock() / 1000), limit: SWEEP_LIMIT });
 }
 
+/** Float64 places of the snapshot figures a main thread publishes to its workers. */
+const FIGURES = ["lastAt", "lastDurationMs", "lastBytes", "lastItems", "failures"] as const;
+
+/**
+ * Copies snapshot figures into `buffer` (made with `figures` float64s of
+ * room) for workers to read with {@linkcode readSnapshotFigures}.
+ *
+ * @example Usage
+ * ```ts
+ * import { publishSnapshotFigures, readSnapshotFigures } from "./server.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const buffer = new SharedArrayBuffer(8 * 8);
+ * const figures = { lastAt: 1, lastDurationMs: 2, lastBytes: 3, lastItems: 4, failures: 0, writing: true };
+ * publishSnapshotFigures(buffer, figures);
+ * assert.deepEqual(readSnapshotFigures(buffer), figures);
+ * ```
+ */
+export function publishSnapshotFigures(buffer: SharedArrayBuffer, figures: SnapshotFigures): void {
+  const f = new Float64Array(buffer);
+  FIGURES.forEach((name, i) => f[i] = figures[name]);
+  f[FIGURES.length] = figures.writing ? 1 : 0;
+}
+
+/** The snapshot figures last published into `buffer` ({@linkcode publishSnapshotFigures}). */
+export function readSnapshotFigures(buffer: SharedArrayBuffer): SnapshotFigures {
+  const f = new Float64Array(buffer);
+  const figures = { writing: f[FIGURES.length] === 1 } as {
+    -readonly [K in keyof SnapshotFigures]: SnapshotFigures[K];
+  };
+  FIGURES.forEach((name, i) => figures[name] = f[i]);
+  return figures;
+}
+
 /**
  * Listens as the options say; beside other listeners on the same port when
  * `reusePort` (the workers of one server). A port in use fails with
@@ -342,6 +470,9 @@ export function sweep(server: { store: Store; lock: RwLock }, clock: () => numbe
 function listen(options: ServerOptions, reusePort: boolean): Deno.Listener {
   const port = options.port ?? 11211;
   const hostname = options.hostname ?? "127.0.0.1";
+  // memcached's -b, default 1024; the kernel caps it at net.core.somaxconn.
+  const tcpBacklog = options.listenBacklog ?? 1024;
+  const reuse = reusePort ? { reusePort: true } : {};
   try {
     if (options.tls) {
       if (!options.tlsCertFile || !options.tlsKeyFile) {
@@ -353,11 +484,12 @@ function listen(options: ServerOptions, reusePort: boolean): Deno.Listener {
           hostname,
           cert: Deno.readTextFileSync(options.tlsCertFile),
           key: Deno.readTextFileSync(options.tlsKeyFile),
-          ...(reusePort ? { reusePort: true } : {}),
+          tcpBacklog,
+          ...reuse,
         } as Deno.ListenTlsOptions & Deno.TlsCertifiedKeyPem,
       );
     }
-    return Deno.listen({ port, hostname, transport: "tcp", ...(reusePort ? { reusePort } : {}) });
+    return Deno.listen({ port, hostname, transport: "tcp", tcpBacklog, ...reuse });
   } catch (err) {
     throw listenError(err, hostname, port);
   }

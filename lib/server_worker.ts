@@ -54,7 +54,7 @@ port.onmessage = async (event) => {
   const message = event.data;
   if (message.kind === "start") {
     try {
-      server = new Server({
+      server = Server.inWorker({
         ...message.options,
         log: (line) => port.postMessage({ kind: "log", line }),
       }, { ...message.setup, shutdown: () => port.postMessage({ kind: "shutdown" }) });

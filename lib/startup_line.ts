@@ -1,4 +1,5 @@
 import { hostPort, type ServerOptions, VERSION } from "./config.ts";
+import type { RestoreOutcome } from "./snapshot/snapshot_file.ts";
 
 /** What {@linkcode startupLine} reports. */
 export interface StartupFacts {
@@ -8,6 +9,10 @@ export interface StartupFacts {
   hostname: string;
   /** Port actually bound (the free port picked for `-p 0`). */
   port: number;
+  /** With `-e`: how the restore went. */
+  restored?: RestoreOutcome;
+  /** Port of the metrics endpoint, when there is one (`-o metrics_port`). */
+  metricsPort?: number;
 }
 
 /**
@@ -44,7 +49,32 @@ export function startupLine(facts: StartupFacts): string {
   ];
   if (options.noEvict) parts.push("-M (no evictions)");
   if (options.enableShutdown) parts.push("-A (shutdown command on)");
+  if (facts.metricsPort !== undefined) {
+    parts.push(
+      `metrics on http://${
+        hostPort(facts.hostname, facts.metricsPort)
+      }/metrics (no authentication)`,
+    );
+  }
+  if (options.memoryFile !== undefined) parts.push(snapshotText(options, facts.restored));
   return parts.join("; ");
+}
+
+/** `-e FILE` and what its restore did. */
+function snapshotText(options: ServerOptions, restored: RestoreOutcome | undefined): string {
+  const every = options.snapshotInterval ? `, every ${options.snapshotInterval} s` : "";
+  let what = "";
+  if (restored?.status === "restored") {
+    const r = restored.report;
+    what = `: restored ${r.items} items in ${Math.round(r.durationMs)} ms` +
+      (r.expired > 0 ? `, ${r.expired} expired` : "") +
+      (r.refused > 0 ? `, ${r.refused} refused` : "");
+  } else if (restored?.status === "missing") {
+    what = ": no snapshot yet, empty start";
+  } else if (restored?.status === "damaged") {
+    what = `: damaged, kept as ${restored.aside}, empty start`;
+  }
+  return `-e ${options.memoryFile}${what}${every}`;
 }
 
 /** `1m`, `512k` or bytes, as `-I` takes them. */

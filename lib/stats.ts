@@ -31,6 +31,10 @@ export interface StatCounters {
   idle_kicks: number;
   bytes_read: number;
   bytes_written: number;
+  /** 1 while accepting, 0 while paused for lack of descriptors. */
+  accepting_conns: number;
+  listen_disabled_num: number;
+  time_in_listen_disabled_us: number;
 }
 
 /** The counters, in the order they sit in each worker's block. */
@@ -66,13 +70,28 @@ const NAMES: readonly (keyof StatCounters)[] = [
   "idle_kicks",
   "bytes_read",
   "bytes_written",
+  "accepting_conns",
+  "listen_disabled_num",
+  "time_in_listen_disabled_us",
 ];
 
+/** Client connections by protocol, after the counters in each block: open now, and accepted. */
+const PROTOCOLS = { binary: NAMES.length, text: NAMES.length + 2 } as const;
+
+/** A connection protocol, as the metrics endpoint labels connections. */
+export type Protocol = keyof typeof PROTOCOLS;
+
 /** Counters that `stats reset` does not clear. */
-const KEPT = new Set<keyof StatCounters>(["curr_connections", "connection_structures"]);
+const KEPT = new Set<keyof StatCounters>([
+  "curr_connections",
+  "connection_structures",
+  "accepting_conns",
+]);
 
 /** Float64s per block: the counters, rounded up to whole 64-byte lines (no false sharing). */
-const BLOCK = Math.ceil(NAMES.length / 8) * 8;
+const BLOCK = Math.ceil((NAMES.length + 4) / 8) * 8;
+
+const ACCEPTING = NAMES.indexOf("accepting_conns");
 
 // Server-wide int32s, after the blocks.
 /** Open connections over all workers, kept with Atomics for the `-c` limit. */
@@ -136,12 +155,16 @@ export class Stats {
   #i: Int32Array<SharedArrayBuffer>;
   #workers: number;
   #buffer: SharedArrayBuffer;
+  /** Where this worker's block starts. */
+  #block: number;
 
   /** Makes the shared memory for `workers` blocks. */
   static allocate(options: StatsMemoryOptions): SharedArrayBuffer {
     const buffer = new SharedArrayBuffer((options.workers + 1) * BLOCK * 8 + INTS * 4);
     new Int32Array(buffer, (options.workers + 1) * BLOCK * 8, INTS)[STARTED_AT] = options
       .startedAt;
+    const f = new Float64Array(buffer, 0, options.workers * BLOCK);
+    for (let w = 0; w < options.workers; w++) f[w * BLOCK + ACCEPTING] = 1;
     return buffer;
   }
 
@@ -158,7 +181,8 @@ export class Stats {
     }
     this.#f = new Float64Array(buffer, 0, (this.#workers + 1) * BLOCK);
     this.#i = new Int32Array(buffer, (this.#workers + 1) * BLOCK * 8, INTS);
-    this.c = blockOf(this.#f, worker * BLOCK);
+    this.#block = worker * BLOCK;
+    this.c = blockOf(this.#f, this.#block);
   }
 
   /** The shared memory, to hand to another worker. */
@@ -193,7 +217,10 @@ export class Stats {
     Atomics.sub(this.#i, CONNECTIONS, 1);
   }
 
-  /** The counters summed over every worker, less what `reset` cleared. */
+  /**
+   * The counters summed over every worker, less what `reset` cleared;
+   * `accepting_conns` is 1 only while every worker accepts.
+   */
   totals(): StatCounters {
     const f = this.#f;
     const base = this.#workers * BLOCK;
@@ -203,7 +230,34 @@ export class Stats {
       for (let w = 0; w < this.#workers; w++) sum += f[w * BLOCK + n];
       out[NAMES[n]] = sum;
     }
+    for (let w = 0; w < this.#workers; w++) {
+      out.accepting_conns = Math.min(out.accepting_conns, f[w * BLOCK + ACCEPTING]);
+    }
     return out;
+  }
+
+  /** Client connections by protocol (text includes meta) over every worker: open now, and accepted since start (not reset). */
+  get protocols(): Record<Protocol, { current: number; total: number }> {
+    const sum = (n: number) => {
+      let total = 0;
+      for (let w = 0; w < this.#workers; w++) total += this.#f[w * BLOCK + n];
+      return total;
+    };
+    return {
+      binary: { current: sum(PROTOCOLS.binary), total: sum(PROTOCOLS.binary + 1) },
+      text: { current: sum(PROTOCOLS.text), total: sum(PROTOCOLS.text + 1) },
+    };
+  }
+
+  /** A connection of this worker turned out to speak `protocol`. */
+  protocolOpened(protocol: Protocol): void {
+    this.#f[this.#block + PROTOCOLS[protocol]]++;
+    this.#f[this.#block + PROTOCOLS[protocol] + 1]++;
+  }
+
+  /** A connection of this worker that spoke `protocol` closed. */
+  protocolClosed(protocol: Protocol): void {
+    this.#f[this.#block + PROTOCOLS[protocol]]--;
   }
 
   /** Clears the counters as `stats reset` does, for every worker. */

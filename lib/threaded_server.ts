@@ -1,12 +1,27 @@
+import { CommandContext } from "./command_context.ts";
 import { type ServerOptions } from "./config.ts";
+import { COMMAND_NAMES } from "./metrics/command_series.ts";
+import { LatencyHistogram } from "./metrics/latency_histogram.ts";
+import { ServerMetrics } from "./metrics/server_metrics.ts";
 import { RwLock } from "./rw_lock.ts";
-import { listenError, sweep } from "./server.ts";
+import {
+  commandSettings,
+  listenError,
+  publishSnapshotFigures,
+  storeOptions,
+  sweep,
+} from "./server.ts";
 import type { FromWorker, ToWorker } from "./server_worker.ts";
+import { Snapshotter } from "./snapshot/snapshotter.ts";
+import { storeSnapshot } from "./snapshot/store_snapshot.ts";
 import { Stats } from "./stats.ts";
 import { Store } from "./store/store.ts";
 
 /** Milliseconds between sweeps of expired items. */
 const SWEEP_INTERVAL_MS = 1000;
+
+/** Milliseconds between publications of the snapshot figures to the workers (`stats`). */
+const FIGURES_INTERVAL_MS = 100;
 
 /** Options of {@linkcode ThreadedServer.start} beyond the server's own. */
 export interface ThreadedServerOptions {
@@ -19,7 +34,9 @@ export interface ThreadedServerOptions {
  * its own connections on the same port (`reusePort`: the kernel spreads
  * connections over them), all over one {@linkcode Store} in shared memory
  * under one {@linkcode RwLock}, counting in one {@linkcode Stats}. This
- * thread only starts them, sweeps expired items, and stops them.
+ * thread starts them, sweeps expired items, restores and writes snapshots
+ * (`memoryFile`), serves the metrics endpoint (`metricsPort`, over the
+ * workers' counters and latency histograms), and stops them.
  *
  * The port is bound once without `reusePort` before the workers bind it, so
  * a port another server already serves is refused ("Address already in use")
@@ -44,14 +61,22 @@ export class ThreadedServer {
   readonly lock: RwLock;
   /** Number of workers. */
   readonly threads: number;
+  /** Warm restarts (`memoryFile`): what was restored, snapshot figures. */
+  readonly snapshotter: Snapshotter | undefined;
+  #metrics: ServerMetrics | undefined;
+  /** The workers' latency histograms, with a metrics endpoint. */
+  #durations: SharedArrayBuffer | undefined;
+  /** Snapshot figures for the workers' `stats`, with `memoryFile`. */
+  #figures: SharedArrayBuffer | undefined;
+  #figuresTicker: ReturnType<typeof setInterval> | undefined;
   #workers: Worker[];
   #port: number;
   #hostname: string;
   #log: (line: string) => void;
   #sweeper: ReturnType<typeof setInterval>;
-  /** Publishes an injected clock to the workers (tests). */
-  #clockTicker: ReturnType<typeof setInterval> | undefined;
-  #clock: SharedArrayBuffer | undefined;
+  /** Publishes the time to the workers. */
+  #clockTicker: ReturnType<typeof setInterval>;
+  #clock: SharedArrayBuffer;
   /**
    * Keeps this thread's event loop alive while the server runs, as a
    * listener does for a one-thread server: workers do not.
@@ -61,6 +86,9 @@ export class ThreadedServer {
   #finished: PromiseWithResolvers<void> = Promise.withResolvers();
   #closed: (() => void)[] = [];
   #failed = false;
+  /** Ends a start still waiting for workers to listen. */
+  #startFailed: ((error: Error) => void) | undefined;
+  #verbose: number;
 
   /** Starts the workers and resolves once every one of them listens. */
   static async start(
@@ -69,37 +97,92 @@ export class ThreadedServer {
   ): Promise<ThreadedServer> {
     const hostname = options.hostname ?? "127.0.0.1";
     const port = probe(hostname, options.port ?? 11211);
-    const server = new ThreadedServer(options, { hostname, port });
-    await server.#spawn(options, extra.workerUrl ?? new URL("./server_worker.ts", import.meta.url));
+    const threads = Math.max(1, options.threads ?? 1);
+    const clock = options.clock ?? Date.now;
+    const now = Math.floor(clock() / 1000);
+    const store = Store.create(storeOptions(options, { now, workers: threads }));
+    const lock = new RwLock();
+    let snapshotter: Snapshotter | undefined;
+    if (options.memoryFile !== undefined) {
+      // Restored before any worker listens: no client sees a half-loaded cache.
+      snapshotter = await Snapshotter.open({
+        path: options.memoryFile,
+        store: storeSnapshot(store, () => Math.floor(clock() / 1000)),
+        share: async (fn) => {
+          using _share = lock.tryRead() ?? await lock.read();
+          return fn();
+        },
+        clock,
+        intervalSeconds: options.snapshotInterval,
+        log: options.log ?? ((line) => console.error(line)),
+      });
+    }
+    let server: ThreadedServer;
+    try {
+      server = new ThreadedServer(options, { hostname, port, store, lock, snapshotter, now });
+    } catch (err) {
+      await snapshotter?.close({ snapshot: false });
+      throw err;
+    }
+    try {
+      await server.#spawn(
+        options,
+        extra.workerUrl ?? new URL("./server_worker.ts", import.meta.url),
+      );
+    } catch (err) {
+      await snapshotter?.close({ snapshot: false });
+      throw err;
+    }
     return server;
   }
 
-  private constructor(options: ServerOptions, address: { hostname: string; port: number }) {
-    const now = Math.floor(Date.now() / 1000);
+  private constructor(
+    options: ServerOptions,
+    parts: {
+      hostname: string;
+      port: number;
+      store: Store;
+      lock: RwLock;
+      snapshotter: Snapshotter | undefined;
+      now: number;
+    },
+  ) {
+    const now = parts.now;
     this.threads = Math.max(1, options.threads ?? 1);
-    this.#hostname = address.hostname;
-    this.#port = address.port;
+    this.#hostname = parts.hostname;
+    this.#port = parts.port;
     this.#log = options.log ?? ((line) => console.error(line));
-    this.store = Store.create({
-      now,
-      memoryLimit: (options.memoryLimitMiB ?? 64) * 1024 * 1024,
-      maxItemSize: options.maxItemSize ?? 1024 * 1024,
-      evict: !options.noEvict,
-    });
-    this.lock = new RwLock();
+    this.store = parts.store;
+    this.lock = parts.lock;
+    this.snapshotter = parts.snapshotter;
+    this.#verbose = options.verbose ?? 0;
     // This thread counts nothing; it reads the totals through the first block.
     this.stats = new Stats({ buffer: Stats.allocate({ workers: this.threads, startedAt: now }) });
     this.#workers = [];
-    const clock = options.clock;
-    if (clock) {
-      // A function cannot cross to a worker: its time is published in shared memory.
-      this.#clock = new SharedArrayBuffer(8);
-      const time = new Float64Array(this.#clock);
-      time[0] = clock();
-      this.#clockTicker = setInterval(() => time[0] = clock(), 1);
-    }
-    this.#sweeper = setInterval(() => sweep(this, clock ?? Date.now), SWEEP_INTERVAL_MS);
+    // Every worker reads one clock, published here (an injected one too: a
+    // function cannot cross to a worker). With a clock each, workers could
+    // disagree about the second: an item stored just after a flush_all on
+    // another worker could look older than the flush.
+    const source = options.clock ?? Date.now;
+    this.#clock = new SharedArrayBuffer(8);
+    const time = new Float64Array(this.#clock);
+    time[0] = source();
+    this.#clockTicker = setInterval(() => time[0] = source(), options.clock ? 1 : 100);
+    Deno.unrefTimer(this.#clockTicker as unknown as number);
+    const clock = () => time[0];
+    this.#sweeper = setInterval(() => sweep(this, clock), SWEEP_INTERVAL_MS);
     Deno.unrefTimer(this.#sweeper as unknown as number);
+    if (this.snapshotter) {
+      const snapshotter = this.snapshotter;
+      const figures = this.#figures = new SharedArrayBuffer(8 * 8);
+      publishSnapshotFigures(figures, snapshotter.stats);
+      this.#figuresTicker = setInterval(
+        () => publishSnapshotFigures(figures, snapshotter.stats),
+        FIGURES_INTERVAL_MS,
+      );
+      Deno.unrefTimer(this.#figuresTicker as unknown as number);
+    }
+    if (options.metricsPort !== undefined) this.#serveMetrics(options, options.metricsPort);
     this.#finished.promise.catch(() => {}); // rejected only for `finished`'s readers
   }
 
@@ -111,6 +194,11 @@ export class ThreadedServer {
   /** The bound address. */
   get hostname(): string {
     return this.#hostname;
+  }
+
+  /** The port of the metrics endpoint (`metricsPort`), if there is one. */
+  get metricsPort(): number | undefined {
+    return this.#metrics?.port;
   }
 
   /** Resolves when the server has closed; rejects when a worker failed. */
@@ -137,7 +225,59 @@ export class ThreadedServer {
     for (const worker of this.#workers) worker.postMessage({ kind: "close" } satisfies ToWorker);
     await Promise.all(closed);
     for (const worker of this.#workers) worker.terminate();
+    await this.#metrics?.close();
+    clearInterval(this.#figuresTicker);
+    // Nothing changes the store any more: the last snapshot.
+    const snapshot = await this.snapshotter?.close();
+    if (snapshot && (this.#verbose > 0)) {
+      this.#log(
+        `snapshot written: ${snapshot.items} items, ${snapshot.bytes} bytes in ` +
+          `${Math.round(snapshot.durationMs)} ms`,
+      );
+    }
     this.#finished.resolve();
+  }
+
+  /** The metrics endpoint, in this thread, over the workers' counters and histograms. */
+  #serveMetrics(options: ServerOptions, port: number): void {
+    const bytes = LatencyHistogram.byteLength(COMMAND_NAMES.length);
+    const durations = this.#durations = new SharedArrayBuffer(bytes * this.threads);
+    const histograms = Array.from(
+      { length: this.threads },
+      (_, i) =>
+        new LatencyHistogram({
+          series: COMMAND_NAMES.length,
+          buffer: durations,
+          byteOffset: i * bytes,
+        }),
+    );
+    const time = new Float64Array(this.#clock);
+    const clock = () => time[0];
+    const context = new CommandContext({
+      store: this.store,
+      stats: this.stats,
+      settings: commandSettings(options, {
+        transport: "tcp",
+        hostname: this.#hostname,
+        port: this.#port,
+      }),
+      log: this.#log,
+      snapshotStats: this.snapshotter && (() => this.snapshotter!.stats),
+      clock,
+    });
+    try {
+      this.#metrics = new ServerMetrics({
+        hostname: this.#hostname,
+        port,
+        context,
+        workerDurations: histograms,
+      });
+    } catch (err) {
+      this.#stop();
+      throw new Error(
+        `Cannot serve metrics on ${this.#hostname}:${port}: ${(err as Error).message}`,
+      );
+    }
   }
 
   async #spawn(options: ServerOptions, workerUrl: URL): Promise<void> {
@@ -147,6 +287,9 @@ export class ThreadedServer {
     // the holder (measured: slower at any polling time).
     const spinMicros = 0;
     const listening: Promise<void>[] = [];
+    // A failure of any worker ends the start: those still starting are stopped, never listening.
+    const failed = Promise.withResolvers<never>();
+    this.#startFailed = failed.reject;
     for (let i = 0; i < this.threads; i++) {
       const worker = new Worker(workerUrl.href, { type: "module", name: `mbserver worker ${i}` });
       this.#workers.push(worker);
@@ -190,20 +333,25 @@ export class ThreadedServer {
             threads: this.threads,
             spinMicros,
             clock: this.#clock,
+            durations: this.#durations,
+            snapshotFigures: this.#figures,
           },
         } satisfies ToWorker,
       );
     }
     try {
-      await Promise.all(listening);
+      await Promise.race([Promise.all(listening), failed.promise]);
     } catch (err) {
       this.#stop();
       throw err;
+    } finally {
+      this.#startFailed = undefined;
     }
   }
 
   /** A worker failed: the store may be half changed, so everything stops. */
   #fail(error: Error): void {
+    this.#startFailed?.(error);
     if (this.#failed) return;
     this.#failed = true;
     this.#log(error.message);
@@ -212,6 +360,8 @@ export class ThreadedServer {
   }
 
   #stop(): void {
+    clearInterval(this.#figuresTicker);
+    void this.#metrics?.close();
     clearInterval(this.#sweeper);
     clearInterval(this.#alive);
     clearInterval(this.#clockTicker);

@@ -48,6 +48,13 @@ Deno.test("parseFlags reads -I with k and m suffixes", () => {
   assert.equal(serve(["--max-item-size=4096"]).maxItemSize, 4096);
 });
 
+Deno.test("parseFlags reads -b / --listen-backlog as memcached does", () => {
+  assert.equal(serve(["-b", "4096"]).listenBacklog, 4096);
+  assert.equal(serve(["--listen-backlog=64"]).listenBacklog, 64);
+  assert.throws(() => parseFlags(["-b", "0"]), /Option -b must be between 1 and/);
+  assert.throws(() => parseFlags(["-b", "many"]), /Option -b needs a whole number/);
+});
+
 Deno.test("parseFlags counts -v and -vv", () => {
   assert.equal(serve(["-v"]).verbose, 1);
   assert.equal(serve(["-vv"]).verbose, 2);
@@ -62,6 +69,60 @@ Deno.test("parseFlags reads --quiet apart from the server's options", () => {
     quiet: true,
   });
   assert.deepEqual(parseFlags([]), { action: "serve", options: {}, quiet: false });
+});
+
+Deno.test("parseFlags reads the slab and stats flags: -f, -n, -D, -X, -R and -o", () => {
+  assert.deepEqual(
+    serve([
+      "-f",
+      "1.5",
+      "-n",
+      "100",
+      "-D",
+      "/",
+      "-X",
+      "-R",
+      "7",
+      "-I",
+      "2m",
+      "-o",
+      "slab_chunk_max=131072,metrics_port=9150,no_lru_maintainer,no_lru_crawler",
+    ]),
+    {
+      growthFactor: 1.5,
+      minSpace: 100,
+      prefixDelimiter: "/",
+      disableDumping: true,
+      reqsPerEvent: 7,
+      maxItemSize: 2 * 1024 * 1024,
+      slabChunkMax: 131072,
+      metricsPort: 9150,
+    },
+  );
+  assert.deepEqual(serve(["--slab-growth-factor=2", "--slab-min-size=5"]), {
+    growthFactor: 2,
+    minSpace: 5,
+  });
+  // memcached takes slab_chunk_max up to a whole page (1 MiB) when -I allows it.
+  assert.equal(serve(["-o", "slab_chunk_max=1048576"]).slabChunkMax, 1048576);
+});
+
+Deno.test("parseFlags refuses slab settings memcached refuses", () => {
+  const refuses = (args: string[], message: RegExp) =>
+    assert.throws(
+      () => parseFlags(args),
+      (err) => err instanceof FlagError && message.test(err.message),
+    );
+  refuses(["-f", "1"], /^Option -f needs a factor greater than 1, got "1"$/);
+  refuses(["-f", "x"], /^Option -f needs a factor greater than 1, got "x"$/);
+  refuses(["-n", "0"], /^Option -n must be between 1 and 1048576, got 0$/);
+  refuses(["-D", "ab"], /^Option -D needs one character, got "ab"$/);
+  refuses(
+    ["-I", "64k", "-o", "slab_chunk_max=131072"],
+    /^Option -o slab_chunk_max \(131072\) cannot be larger than -I \(65536\)$/,
+  );
+  refuses(["-o", "slab_chunk_max=1000"], /must divide -I \(1048576\) and 1048576 evenly/);
+  refuses(["-o", "metrics_port=x"], /^Option -o metrics_port needs a whole number, got "x"$/);
 });
 
 Deno.test("parseFlags refuses -S without -Y: every client would be refused", () => {
@@ -187,4 +248,26 @@ Deno.test("main.ts prints its version and help and exits 0", async () => {
   assert.equal(help.code, 0);
   assert.match(help.stdout, /-p, --port/);
   assert.match(help.stdout, /127\.0\.0\.1/);
+});
+
+Deno.test("parseFlags reads -e/--memory-file and -o snapshot_interval; -e needs its directory", () => {
+  assert.deepEqual(serve(["-e", "/var/lib/mb/cache", "-o", "snapshot_interval=300"]), {
+    memoryFile: "/var/lib/mb/cache",
+    snapshotInterval: 300,
+  });
+  assert.deepEqual(serve(["--memory-file=cache"]), { memoryFile: "cache" });
+  assert.throws(() => parseFlags(["-e", ""]), new FlagError("Option -e needs a file"));
+  assert.throws(
+    () => parseFlags(["-o", "snapshot_interval=5"]),
+    new FlagError("Option -o snapshot_interval needs -e FILE"),
+  );
+  assert.throws(
+    () => parseFlags(["-e", "c", "-o", "snapshot_interval=soon"]),
+    new FlagError('Option -o snapshot_interval needs a whole number, got "soon"'),
+  );
+  assert.deepEqual(neededPermissions(serve(["-p", "0", "-e", "/var/lib/mb/cache"])), {
+    listen: "127.0.0.1:0",
+    read: [{ flag: "-e", path: "/var/lib/mb" }],
+    write: [{ flag: "-e", path: "/var/lib/mb" }],
+  });
 });

@@ -18,6 +18,13 @@ Deno.test("startupLine brackets an IPv6 address and spells -I as -I takes it", (
   assert.match(line(1000), / -I 1000;/);
 });
 
+Deno.test("startupLine gives the metrics endpoint's address", () => {
+  assert.match(
+    startupLine({ options: {}, hostname: "127.0.0.1", port: 1, metricsPort: 9150 }),
+    /; metrics on http:\/\/127\.0\.0\.1:9150\/metrics \(no authentication\)$/,
+  );
+});
+
 Deno.test("startupLine names TLS, SASL, -M and -A when they are on", () => {
   assert.match(
     startupLine({

@@ -15,6 +15,17 @@ import { RawClient } from "./_support/raw_client.ts";
 import { THREADS } from "./_support/threads.ts";
 import { MEMCACHED, testWithTools } from "./_support/tools.ts";
 
+/*
+ * BIG_COUNTERS: counters stay below 2^63 here. memcached 1.6.18's safe_strtoull
+ * looks for a '-' with strchr in any counter of 2^63 or more, and an item's
+ * data is not NUL-terminated, so the search runs on into whatever memory
+ * follows the value: an incr of such a counter answers "non-numeric" or not
+ * depending on neighbouring items, and the oracle stops being deterministic
+ * (seen as rare failures of these tests). Counters of 2^63 and more and the
+ * 64-bit wrap are checked by the store's rule tests and the binary
+ * differential test's seeds.
+ */
+
 /** Commands per sequence; override with DIFF_COMMANDS. */
 const COMMANDS = Number(Deno.env.get("DIFF_COMMANDS") ?? 3000);
 /** Added to every seed; set DIFF_SEED to explore other sequences. */
@@ -52,7 +63,7 @@ class Gen {
       case 0:
         return String(this.int(1000));
       case 1:
-        return this.pick(["", "0", "18446744073709551615", "18446744073709551614", " 12", "-1"]);
+        return this.pick(["", "0", "4611686018427387904", "4611686018427387903", " 12", "-1"]);
       case 2:
         return String(this.int(100)).padStart(5, "0");
       default: {
@@ -130,8 +141,11 @@ class Gen {
         return `delete ${key}${this.pick(["", "", " 0", " 1"])}${noreply}\r\n`;
       case 8:
       case 9: {
-        const delta = this.chance(0.8) ? String(this.int(50)) : this.number();
-        return `${this.pick(["incr", "decr"])} ${key} ${delta}${noreply}\r\n`;
+        const cmd = this.pick(["incr", "decr"]);
+        let delta = this.chance(0.8) ? String(this.int(50)) : this.number();
+        // See BIG_COUNTERS: an incr of 0 by 2^64-1 would wrap to a counter of 2^64-1.
+        if (cmd === "incr" && delta === "18446744073709551615") delta = "4294967296";
+        return `${cmd} ${key} ${delta}${noreply}\r\n`;
       }
       case 10:
         return this.chance(0.3)
@@ -244,9 +258,9 @@ class Gen {
           [
             "N0",
             "J5",
-            "J18446744073709551615",
+            "J4611686018427387904",
             "D3",
-            "D18446744073709551615",
+            "D4294967296",
             "MI",
             "MD",
             "M+",

@@ -2,6 +2,7 @@ import { bytesToString, EMPTY } from "../bytes.ts";
 import type { Access } from "../command_context.ts";
 import { arithmeticCommand } from "../commands/arithmetic_command.ts";
 import { authCommand } from "../commands/auth_command.ts";
+import { detailCommand } from "../commands/detail_command.ts";
 import { deleteCommand } from "../commands/delete_command.ts";
 import { flushCommand } from "../commands/flush_command.ts";
 import { getCommand } from "../commands/get_command.ts";
@@ -214,6 +215,7 @@ function get(call: Call): void {
       key: req.key,
       exptime: (req.extras as TouchExtras).exptime,
       into,
+      detailGet: true,
     });
   if (result.status === "miss") {
     if (call.quiet) return;
@@ -256,6 +258,7 @@ function storeItem(call: Call): void {
     // A too-large SET drops the old value, even one carrying a CAS.
     unlinkIfTooLarge: op === Op.SET,
     countFailures: false,
+    detailSet: true,
   });
   switch (result.status) {
     case "stored":
@@ -342,11 +345,43 @@ function flush(call: Call): void {
   reply(call);
 }
 
+/**
+ * STAT, keyed as memcached's `process_bin_stat` reads the key: empty for the
+ * general stats; `reset`, `settings` and `detail on|off|dump` by prefix;
+ * `items`, `slabs` and `sizes` exactly; anything else (`conns` and
+ * `cachedump` too) is "Not found".
+ */
 function stat(call: Call): void {
-  const group = bytesToString(call.req.key, 0, call.req.key.length);
-  const result = call.connection.context.run(statsCommand, { group });
-  if (result.status === "unknown") return error(call, Status.KEY_ENOENT);
-  for (const [name, value] of result.lines) {
+  const { context } = call.connection;
+  const key = bytesToString(call.req.key, 0, call.req.key.length);
+  let lines: [string, string][];
+  if (key.startsWith("detail")) {
+    const rest = key.slice(6);
+    const action = rest.startsWith(" dump")
+      ? "dump"
+      : rest.startsWith(" on")
+      ? "on"
+      : rest.startsWith(" off")
+      ? "off"
+      : undefined;
+    if (action === undefined) return error(call, Status.KEY_ENOENT);
+    const { dump } = context.run(detailCommand, { action });
+    lines = dump === undefined ? [] : [["detailed", dump]];
+  } else {
+    const group = key === "" || key === "items" || key === "slabs" || key === "sizes"
+      ? key
+      : key.startsWith("reset")
+      ? "reset"
+      : key.startsWith("settings")
+      ? "settings"
+      : undefined;
+    const result = group === undefined ? undefined : context.run(statsCommand, { group });
+    if (result === undefined || result.status === "unknown") {
+      return error(call, Status.KEY_ENOENT);
+    }
+    lines = result.lines;
+  }
+  for (const [name, value] of lines) {
     const res = response(call, Status.OK, value);
     res.key = name;
     call.connection.reply(res);

@@ -88,6 +88,7 @@ export const arithmeticCommand: Command<ArithmeticArgs, ArithmeticResult> = {
       case "ok":
         if (op === "incr") c.incr_hits++;
         else c.decr_hits++;
+        store.slabStats.countFor(op === "incr" ? "incr_hits" : "decr_hits", result.item);
         return { status: "ok", value: result.value, item: result.item, created: false };
       case "not_found":
         break;

@@ -1,4 +1,5 @@
 import type { Command } from "../command_context.ts";
+import type { Item } from "../store/item.ts";
 
 /** Arguments of {@linkcode deleteCommand}. */
 export interface DeleteArgs {
@@ -39,9 +40,19 @@ export const deleteCommand: Command<DeleteArgs, DeleteResult> = {
   name: "delete",
   access: "write",
   run(ctx, args) {
-    const status = ctx.store.delete(args.key, { now: ctx.now(), cas: args.cas ?? 0 });
-    if (status === "deleted") ctx.stats.c.delete_hits++;
-    else if (status === "not_found") ctx.stats.c.delete_misses++;
+    const { store } = ctx;
+    const { key } = args;
+    const now = ctx.now();
+    if (ctx.detail.enabled) ctx.detail.recordDelete(key);
+    // A delete counts in the slab class of the item it deletes.
+    const item = store.get(key, { now, peek: true });
+    const status = typeof item === "string"
+      ? "not_found"
+      : store.delete(key, { now, cas: args.cas ?? 0 });
+    if (status === "deleted") {
+      ctx.stats.c.delete_hits++;
+      store.slabStats.countFor("delete_hits", item as Item);
+    } else if (status === "not_found") ctx.stats.c.delete_misses++;
     return RESULTS[status];
   },
 };

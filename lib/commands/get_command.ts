@@ -39,14 +39,17 @@ export const getCommand: Command<GetArgs, GetResult> = {
   name: "get",
   access: "read",
   run(ctx, args) {
-    const found = ctx.store.get(args.key, { now: ctx.now(), into: args.into });
+    const { key } = args;
+    const found = ctx.store.get(key, { now: ctx.now(), into: args.into });
     const c = ctx.stats.c;
     c.cmd_get++;
+    if (ctx.detail.enabled) ctx.detail.recordGet(key, typeof found !== "string");
     if (typeof found === "string") {
       c.get_misses++;
       return MISS;
     }
     c.get_hits++;
+    ctx.store.slabStats.countFor("get_hits", found);
     return { status: "hit", item: found };
   },
 };

@@ -64,6 +64,7 @@ export const metaDeleteCommand: Command<MetaDeleteArgs, MetaDeleteResult> = {
       store.renewCas(item);
     } else {
       c.delete_hits++;
+      store.slabStats.countFor("delete_hits", item);
       store.delete(args.key, { now });
     }
     return RESULTS.deleted;

@@ -166,5 +166,6 @@ function metaGet(ctx: CommandContext, { meta: f, into }: MetaGetArgs): MetaGetRe
     c.cmd_get++;
     c.get_hits++;
   }
+  store.slabStats.countFor(ttlSet ? "touch_hits" : "get_hits", item);
   return hit;
 }

@@ -1,5 +1,9 @@
-import { ByteArena } from "../byte_arena.ts";
 import type { Command, CommandContext } from "../command_context.ts";
+import { connsReport } from "../reports/conns_report.ts";
+import { generalReport } from "../reports/general_report.ts";
+import { itemsReport } from "../reports/items_report.ts";
+import { settingsReport } from "../reports/settings_report.ts";
+import { slabsReport } from "../reports/slabs_report.ts";
 
 /** One `STAT name value` line. */
 export type StatLine = [name: string, value: string];
@@ -8,6 +12,8 @@ export type StatLine = [name: string, value: string];
 export interface StatsArgs {
   /** `""` for the general stats, else the group (`settings`, `items`, …, `reset`). */
   group: string;
+  /** The connection asking (`stats conns` shows it as `conn_parse_cmd`). @default {0} */
+  connectionId?: number;
 }
 
 /** The lines of the group, or `"unknown"` for a group that does not exist. */
@@ -17,7 +23,9 @@ const UNKNOWN: StatsResult = { status: "unknown" };
 
 /**
  * `stats` and `stats <group>` (text `stats`, binary STAT): the group's lines
- * in memcached's order. `reset` clears the counters and has no lines.
+ * in memcached's order. `reset` clears every counter memcached's clears
+ * (command, connection, item and per-class counters, `stats detail`), keeps
+ * what is held (items, bytes, open connections), and has no lines.
  *
  * @example Usage
  * ```ts
@@ -35,155 +43,33 @@ export const statsCommand: Command<StatsArgs, StatsResult> = {
   name: "stats",
   // `reset` clears counters, not items.
   access: "read",
-  run(ctx, { group }) {
-    const lines = report(ctx, group);
+  run(ctx, args) {
+    const lines = report(ctx, args);
     return lines === undefined ? UNKNOWN : { status: "ok", lines };
   },
 };
 
-function report(ctx: CommandContext, group: string): StatLine[] | undefined {
-  switch (group) {
+function report(ctx: CommandContext, args: StatsArgs): StatLine[] | undefined {
+  switch (args.group) {
     case "":
-      return general(ctx);
+      return generalReport(ctx);
     case "settings":
-      return settings(ctx);
+      return settingsReport(ctx);
     case "items":
-      return items(ctx);
+      return itemsReport(ctx);
     case "slabs":
-      return slabs(ctx);
+      return slabsReport(ctx);
     case "sizes":
-      return sizes(ctx);
+      return [["sizes_status", "disabled"]];
     case "conns":
-      return [];
+      return connsReport(ctx, args.connectionId ?? 0);
     case "reset":
       ctx.stats.reset();
+      ctx.store.resetCounters();
+      ctx.store.slabStats.reset();
+      ctx.detail.reset();
       return [];
     default:
       return undefined;
   }
-}
-
-function general(ctx: CommandContext): StatLine[] {
-  const { stats, store, settings } = ctx;
-  const c = stats.totals();
-  const now = Math.floor(Date.now() / 1000);
-  const usage = typeof Deno !== "undefined" ? Deno.memoryUsage() : undefined;
-  const lines: [string, number | string][] = [
-    ["pid", typeof Deno !== "undefined" ? Deno.pid : 0],
-    ["uptime", now - stats.startedAt],
-    ["time", now],
-    ["version", settings.version],
-    ["libevent", "deno"],
-    ["pointer_size", 64],
-    ["rusage_user", "0.000000"],
-    ["rusage_system", "0.000000"],
-    ["max_connections", settings.maxConnections],
-    ["curr_connections", c.curr_connections],
-    ["total_connections", c.total_connections],
-    ["rejected_connections", c.rejected_connections],
-    ["connection_structures", c.connection_structures],
-    ["cmd_get", c.cmd_get],
-    ["cmd_set", c.cmd_set],
-    ["cmd_flush", c.cmd_flush],
-    ["cmd_touch", c.cmd_touch],
-    ["cmd_meta", c.cmd_meta],
-    ["get_hits", c.get_hits],
-    ["get_misses", c.get_misses],
-    ["get_expired", c.get_expired],
-    ["get_flushed", c.get_flushed],
-    ["delete_misses", c.delete_misses],
-    ["delete_hits", c.delete_hits],
-    ["incr_misses", c.incr_misses],
-    ["incr_hits", c.incr_hits],
-    ["decr_misses", c.decr_misses],
-    ["decr_hits", c.decr_hits],
-    ["cas_misses", c.cas_misses],
-    ["cas_hits", c.cas_hits],
-    ["cas_badval", c.cas_badval],
-    ["touch_hits", c.touch_hits],
-    ["touch_misses", c.touch_misses],
-    ["store_too_large", c.store_too_large],
-    ["store_no_memory", c.store_no_memory],
-    ["auth_cmds", c.auth_cmds],
-    ["auth_errors", c.auth_errors],
-    ["idle_kicks", c.idle_kicks],
-    ["bytes_read", c.bytes_read],
-    ["bytes_written", c.bytes_written],
-    ["limit_maxbytes", store.memoryLimit],
-    ["accepting_conns", 1],
-    ["threads", stats.workers],
-    ["rss_bytes", usage ? usage.rss : 0],
-    ["js_heap_used_bytes", usage ? usage.heapUsed : 0],
-    ["js_heap_total_bytes", usage ? usage.heapTotal : 0],
-    ["external_bytes", usage ? usage.external : 0],
-    ["bytes", store.bytes],
-    ["curr_items", store.size],
-    ["total_items", store.counters.total_items],
-    ["expired_unfetched", store.counters.expired_unfetched],
-    ["evicted_unfetched", store.counters.evicted_unfetched],
-    ["evictions", store.counters.evictions],
-    ["reclaimed", store.counters.reclaimed],
-  ];
-  return lines.map(([k, v]) => [k, String(v)]);
-}
-
-function settings(ctx: CommandContext): StatLine[] {
-  const s = ctx.settings;
-  const lines: [string, number | string][] = [
-    ["maxbytes", ctx.store.memoryLimit],
-    ["maxconns", s.maxConnections],
-    ["tcpport", s.port],
-    ["udpport", 0],
-    ["inter", s.hostname],
-    ["verbosity", s.verbose],
-    ["oldest", 0],
-    ["evictions", s.evict ? "on" : "off"],
-    ["domain_socket", "NULL"],
-    ["umask", 700],
-    ["growth_factor", "1.25"],
-    ["chunk_size", 48],
-    ["num_threads", ctx.stats.workers],
-    ["stat_key_prefix", ":"],
-    ["detail_enabled", "no"],
-    ["reqs_per_event", 20],
-    ["cas_enabled", "yes"],
-    ["tcp_backlog", 1024],
-    ["binding_protocol", "auto-negotiate"],
-    ["auth_enabled_sasl", s.sasl ? "yes" : "no"],
-    ["item_size_max", s.maxItemSize],
-    ["maxconns_fast", "yes"],
-    ["flush_enabled", "yes"],
-    ["idle_timeout", s.idleTimeout],
-  ];
-  return lines.map(([k, v]) => [k, String(v)]);
-}
-
-function items(ctx: CommandContext): StatLine[] {
-  const n = ctx.store.size;
-  if (n === 0) return [];
-  const now = ctx.now();
-  let oldest = now;
-  for (const [, item] of ctx.store.entries({ now, into: new ByteArena() })) {
-    oldest = item.time;
-    break;
-  }
-  return [
-    ["items:1:number", String(n)],
-    ["items:1:age", String(now - oldest)],
-    ["items:1:evicted", String(ctx.store.counters.evictions)],
-    ["items:1:reclaimed", String(ctx.store.counters.reclaimed)],
-  ];
-}
-
-function slabs(ctx: CommandContext): StatLine[] {
-  return [
-    ["1:used_chunks", String(ctx.store.size)],
-    ["1:mem_requested", String(ctx.store.bytes)],
-    ["active_slabs", ctx.store.size > 0 ? "1" : "0"],
-    ["total_malloced", String(ctx.store.bytes)],
-  ];
-}
-
-function sizes(_ctx: CommandContext): StatLine[] {
-  return [["sizes_status", "disabled"]];
 }

@@ -38,6 +38,11 @@ export interface StoreArgs {
   invalidate?: boolean;
   /** Meta `ms` with `b`: the stored item is shown with its key in base64. */
   binaryKey?: boolean;
+  /**
+   * Counts as a set in `stats detail`, stored or not, as memcached's text
+   * and binary storage commands do (its meta `ms` does not). @default {false}
+   */
+  detailSet?: boolean;
 }
 
 /** How a storage command ends; `item` is the new item (without its value) when stored. */
@@ -80,6 +85,7 @@ export const storeCommand: Command<StoreArgs, StoreCommandResult> = {
     const { mode, key, value } = args;
     const now = ctx.now();
     const countFailures = args.countFailures ?? true;
+    if (args.detailSet && ctx.detail.enabled) ctx.detail.recordSet(key);
     if (
       value === undefined ||
       store.itemSize({ keyLength: key.length, valueLength: value.length, flags: args.flags }) >
@@ -90,7 +96,16 @@ export const storeCommand: Command<StoreArgs, StoreCommandResult> = {
       return TOO_LARGE;
     }
     c.cmd_set++;
+    const slabs = store.slabStats;
+    slabs.countFor("cmd_set", {
+      keyLength: key.length,
+      valueLength: value.length,
+      flags: args.flags,
+    });
     if (args.badChunk) return BAD_CHUNK;
+    // CAS hits and mismatches count in the class of the item they were checked against.
+    const found = mode === "cas" ? store.get(key, { now, peek: true }) : undefined;
+    const old = typeof found === "string" ? undefined : found;
     const result: StoreCommandResult = mode === "cas" && args.invalidate
       ? storeInvalidating(ctx, { ...args, value })
       : store.set(key, value, {
@@ -102,14 +117,20 @@ export const storeCommand: Command<StoreArgs, StoreCommandResult> = {
       });
     switch (result.status) {
       case "stored":
-        if (mode === "cas") c.cas_hits++;
+        if (mode === "cas") {
+          c.cas_hits++;
+          if (old) slabs.countFor("cas_hits", old);
+        }
         // Append and prepend build a fresh item, which does not keep the binary-key mark.
         if (args.binaryKey && mode !== "append" && mode !== "prepend") {
           store.setMarks(result.item!, { binaryKey: true });
         }
         break;
       case "exists":
-        if (mode === "cas") c.cas_badval++;
+        if (mode === "cas") {
+          c.cas_badval++;
+          if (old) slabs.countFor("cas_badval", old);
+        }
         break;
       case "not_found":
         if (mode === "cas") c.cas_misses++;

@@ -10,6 +10,11 @@ export interface TouchArgs {
   exptime: number;
   /** Where the value is copied (get-and-touch); without it the item comes without its value. */
   into?: ValueSink;
+  /**
+   * Counts as a get in `stats detail`, as memcached's `gat` and binary
+   * TOUCH/GAT do (its text `touch` does not). @default {false}
+   */
+  detailGet?: boolean;
 }
 
 /** How a touch ends: the touched item, or a miss. */
@@ -40,18 +45,17 @@ export const touchCommand: Command<TouchArgs, TouchResult> = {
   name: "touch",
   access: "read",
   run(ctx, args) {
-    const found = ctx.store.touch(args.key, {
-      now: ctx.now(),
-      exptime: args.exptime,
-      into: args.into,
-    });
+    const { key } = args;
+    const found = ctx.store.touch(key, { now: ctx.now(), exptime: args.exptime, into: args.into });
     const c = ctx.stats.c;
     c.cmd_touch++;
+    if (args.detailGet && ctx.detail.enabled) ctx.detail.recordGet(key, typeof found !== "string");
     if (typeof found === "string") {
       c.touch_misses++;
       return MISS;
     }
     c.touch_hits++;
+    ctx.store.slabStats.countFor("touch_hits", found);
     return { status: "hit", item: found };
   },
 };

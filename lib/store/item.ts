@@ -28,6 +28,8 @@ export class Item {
   value: Uint8Array = EMPTY;
   /** Length of the stored value, whether or not it was copied. */
   valueLength = 0;
+  /** Length of the key (with the value length and flags, what the item's size depends on). */
+  keyLength = 0;
   /** Opaque 32-bit client flags. */
   flags = 0;
   /** Absolute expiry in Unix seconds; 0 = never. */

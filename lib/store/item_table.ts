@@ -138,6 +138,16 @@ export class ItemTable implements RecordOwners {
     return this.#c[HEAD];
   }
 
+  /** The most recently used item, or -1. */
+  get tail(): number {
+    return this.#c[TAIL];
+  }
+
+  /** Buckets of the hash index. */
+  get buckets(): number {
+    return this.#c[MASK] + 1;
+  }
+
   /** Catches up with buffer growth by other threads. */
   sync(): void {
     const c = this.#c;
@@ -216,6 +226,11 @@ export class ItemTable implements RecordOwners {
   /** The next more recently used item after `slot`, or -1. */
   next(slot: number): number {
     return this.#i[slot * STRIDE + NEXT];
+  }
+
+  /** The next less recently used item before `slot`, or -1. */
+  prev(slot: number): number {
+    return this.#i[slot * STRIDE + PREV];
   }
 
   /** Moves a linked slot to the LRU tail (most recently used). */

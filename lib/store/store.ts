@@ -1,3 +1,6 @@
+import { type ItemShape, itemSize } from "../item_size.ts";
+import { SlabClasses, type SlabClassesOptions } from "../slab_classes.ts";
+import { SlabStats } from "../slab_stats.ts";
 import { hashKey } from "./hash_key.ts";
 import { Item } from "./item.ts";
 import { ItemTable, type ItemTableMemory } from "./item_table.ts";
@@ -10,11 +13,11 @@ export const REALTIME_MAXDELTA = 60 * 60 * 24 * 30;
 /** Longest key, in bytes (memcached's `KEY_MAX_LENGTH`). */
 export const KEY_MAX_LENGTH = 250;
 
-/** Bytes memcached charges per item beyond key and value (item header, CAS, terminators). */
-const ITEM_OVERHEAD = 48 + 8 + 1 + 2;
-
-/** An item's last access moves at most once per this many seconds (memcached's rule). */
-const LRU_BUMP_INTERVAL = 60;
+/**
+ * A fetch renews an item's last access (and moves it up the LRU) only when
+ * that is more than this many seconds old (memcached's `ITEM_UPDATE_INTERVAL`).
+ */
+const ITEM_UPDATE_INTERVAL = 60;
 
 /** Bits of an item: meta marks in the low byte, then lifecycle bits. */
 const BINARY_KEY = 1;
@@ -101,6 +104,10 @@ export interface StoreOptions {
   segmentSize?: number;
   /** Hash seed. @default {random} */
   seed?: number;
+  /** The slab classes `stats items` and `stats slabs` size items by. @default {memcached's, up to `maxItemSize`} */
+  classes?: SlabClassesOptions;
+  /** Workers that will attach (each counts command hits per slab class in a block of its own). @default {1} */
+  workers?: number;
 }
 
 /** The shared memory of a {@linkcode Store}: pass it to a worker, then `new Store(memory)`. */
@@ -108,6 +115,16 @@ export interface StoreMemory {
   control: SharedArrayBuffer;
   table: ItemTableMemory;
   segments: SegmentsMemory;
+  /** Per-slab-class counts ({@linkcode SlabStats}). */
+  slabs: SharedArrayBuffer;
+  /** The slab classes they are counted by. */
+  classes: SlabClassesOptions;
+}
+
+/** Options of attaching to a store's memory. */
+export interface AttachOptions {
+  /** Which worker attaches (its block of per-class command counters). @default {0} */
+  worker?: number;
 }
 
 /** Options of a lookup. */
@@ -182,7 +199,7 @@ export interface InsertOptions {
   flags?: number;
   /** Absolute expiry in Unix seconds; 0 = never. */
   exptime?: number;
-  /** Its CAS; the store's counter moves past it. */
+  /** Its CAS; the store's counter moves past it. A held copy of the key with a CAS as high or higher stays. */
   cas: number;
   /** Unix seconds of its last access. @default {now} */
   time?: number;
@@ -205,6 +222,30 @@ export interface EntriesOptions {
   now: number;
   /** Copy keys and values into buffers from here. */
   into: ValueSink;
+  /** Most recently used first. @default {false} */
+  newestFirst?: boolean;
+  /** Copy only the keys: items come without their values. @default {false} */
+  keysOnly?: boolean;
+}
+
+/**
+ * One item as {@linkcode Store.readSlot} fills it: every field a snapshot
+ * keeps. Times are Unix seconds.
+ */
+export interface SlotItem {
+  /** The key (a copy, valid until the next `readSlot`). */
+  key: Uint8Array;
+  /** The value (a copy, valid until the next `readSlot`). */
+  value: Uint8Array;
+  flags: number;
+  cas: number;
+  /** Absolute expiry; 0 = never. */
+  exptime: number;
+  lastAccess: number;
+  fetched: boolean;
+  binaryKey?: boolean;
+  stale?: boolean;
+  tokenSent?: boolean;
 }
 
 /** Options of {@linkcode Store.flush}. */
@@ -268,6 +309,9 @@ export class Store {
   #base: number;
   #seed: number;
   #scratch = new Uint8Array(256);
+  #slabs: SlabStats;
+  /** Evict even under `-M` (a restore is no client). */
+  #forceEvict = false;
 
   /** Creates a store in fresh shared memory. */
   static create(options: StoreOptions): Store {
@@ -290,12 +334,16 @@ export class Store {
       maxBytes: Math.ceil(maxLimit * 4 / 3) + 8 * segmentSize,
       segmentSize,
     });
-    const table = ItemTable.allocate({ maxSlots: maxLimit / (ITEM_OVERHEAD + 1) });
-    return new Store({ control, table, segments });
+    const table = ItemTable.allocate({
+      maxSlots: maxLimit / itemSize({ keyLength: 1, valueLength: 0, flags: 0 }),
+    });
+    const classes = { maxItemSize: i[MAX_ITEM_SIZE], ...options.classes };
+    const slabs = SlabStats.allocate({ workers: options.workers ?? 1 });
+    return new Store({ control, table, segments, slabs, classes });
   }
 
   /** Attaches to a store's shared memory (in any worker). */
-  constructor(memory: StoreMemory) {
+  constructor(memory: StoreMemory, options: AttachOptions = {}) {
     this.#memory = memory;
     this.#f = new Float64Array(memory.control, 0, CONTROL_FLOATS);
     this.#i = new Int32Array(memory.control);
@@ -307,6 +355,27 @@ export class Store {
     this.#table = new ItemTable(memory.table, segments);
     this.#base = this.#f[BASE];
     this.#seed = this.#i[SEED];
+    this.#slabs = new SlabStats(new SlabClasses(memory.classes), {
+      buffer: memory.slabs,
+      worker: options.worker,
+    });
+  }
+
+  /** Per-slab-class counts of the items held, and of command hits (counted by the commands). */
+  get slabStats(): SlabStats {
+    return this.#slabs;
+  }
+
+  /** Buckets of the hash index (`hash_power_level` is its log2). */
+  get hashBuckets(): number {
+    this.#table.sync();
+    return this.#table.buckets;
+  }
+
+  /** Unix seconds at or before which items stored or bumped are flushed; 0 when no flush was asked. */
+  get flushedBefore(): number {
+    const at = this.#f[FLUSH_AT];
+    return at === 0 ? 0 : this.#base + at;
   }
 
   /** The shared memory, to hand to another worker. */
@@ -362,6 +431,11 @@ export class Store {
     };
   }
 
+  /** Sets the counters to zero, as `stats reset` does (items stay). */
+  resetCounters(): void {
+    this.#f.fill(0, EVICTIONS, TOTAL_ITEMS + 1);
+  }
+
   /** The last CAS value handed out. */
   get lastCas(): number {
     return this.#f[CAS_COUNTER];
@@ -390,8 +464,8 @@ export class Store {
   }
 
   /** Bytes an item would be charged, as memcached sizes it. */
-  itemSize(item: { keyLength: number; valueLength: number; flags: number }): number {
-    return charge(item.keyLength, item.valueLength, item.flags);
+  itemSize(item: ItemShape): number {
+    return itemSize(item);
   }
 
   // Reads: a read share is enough.
@@ -449,19 +523,91 @@ export class Store {
   }
 
   /**
-   * The live items, least recently used first, each with its key and value
-   * copied into `into`. Hold a read share while iterating.
+   * The live items, least recently used first (or last), each with its key
+   * and value copied into `into`. Hold a read share while iterating.
    */
   *entries(options: EntriesOptions): Generator<[Uint8Array, Item]> {
     this.#sync();
     const table = this.#table;
     const t = this.#rel(options.now);
-    for (let slot = table.head; slot !== NONE; slot = table.next(slot)) {
+    const newest = options.newestFirst ?? false;
+    for (
+      let slot = newest ? table.tail : table.head;
+      slot !== NONE;
+      slot = newest ? table.prev(slot) : table.next(slot)
+    ) {
       if (this.#death(slot, t) !== undefined) continue;
       const key = options.into.alloc(table.keyLength(slot));
       this.#segments.read(table.address(slot), 0, key);
-      yield [key, this.#item(slot, options.into)];
+      yield [key, this.#item(slot, options.keysOnly ? undefined : options.into)];
     }
+  }
+
+  /**
+   * The last access (Unix seconds) of the least recently used item of each
+   * slab class that holds items, walking the LRU from its old end over at
+   * most `limit` items (classes not met by then are left out).
+   */
+  oldestTimes(limit: number): Map<number, number> {
+    this.#sync();
+    const table = this.#table;
+    const slabs = this.#slabs;
+    const found = new Map<number, number>();
+    let populated = 0;
+    for (let id = 1; id <= slabs.classes.count; id++) if (slabs.items(id) > 0) populated++;
+    let seen = 0;
+    for (
+      let slot = table.head;
+      slot !== NONE && found.size < populated && seen < limit;
+      slot = table.next(slot), seen++
+    ) {
+      const id = slabs.classOf(this.#shapeOf(slot));
+      if (!found.has(id)) found.set(id, this.#base + table.time(slot));
+    }
+    return found;
+  }
+
+  /**
+   * The slots of the items held, least recently used first: a copy, for a
+   * walk that lets the lock go between steps ({@linkcode Store.readSlot}).
+   */
+  lruSlots(): Int32Array {
+    this.#sync();
+    const table = this.#table;
+    const slots = new Int32Array(table.count);
+    let n = 0;
+    for (let s = table.head; s !== NONE && n < slots.length; s = table.next(s)) slots[n++] = s;
+    return slots.subarray(0, n);
+  }
+
+  /**
+   * Fills `out` with the item living in `slot` at `now` (Unix seconds), if
+   * any: one step of a walk over {@linkcode Store.lruSlots} (since then the
+   * slot may hold another item, or none). Reads only; keys and values are
+   * copied into buffers `out` keeps until the next call.
+   */
+  readSlot(slot: number, now: number, out: SlotItem): boolean {
+    this.#sync();
+    const table = this.#table;
+    if (table.addressOf(slot) === NONE || this.#death(slot, this.#rel(now)) !== undefined) {
+      return false;
+    }
+    const keyLength = table.keyLength(slot);
+    const valueLength = table.valueLength(slot);
+    const record = this.#scratchBytes(keyLength + valueLength);
+    this.#segments.read(table.address(slot), 0, record);
+    out.key = record.subarray(0, keyLength);
+    out.value = record.subarray(keyLength);
+    const item = this.#item(slot);
+    out.flags = item.flags;
+    out.cas = item.cas;
+    out.exptime = item.exptime;
+    out.lastAccess = item.time;
+    out.fetched = item.fetched;
+    out.binaryKey = item.binaryKey;
+    out.stale = item.stale;
+    out.tokenSent = item.tokenSent;
+    return true;
   }
 
   // Writes: the write lock is needed.
@@ -602,6 +748,12 @@ export class Store {
     this.#reset();
   }
 
+  /** Forgets every item at once, with no flush left behind (a restore that failed halfway). */
+  clear(): void {
+    this.#sync();
+    this.#reset();
+  }
+
   /**
    * Unlinks dead items (expired, flushed, or found dead by readers),
    * visiting at most `limit` items from where the last sweep stopped
@@ -665,9 +817,12 @@ export class Store {
 
   /**
    * Stores a fully specified item (restoring a snapshot): its CAS, times,
-   * marks and fetched state as given. Replaces an item of the same key.
+   * marks and fetched state as given, as the most recently used. It
+   * replaces an item of the same key with a lower CAS ("exists" when the
+   * one held is as new or newer). Room is made by evicting even under `-M`
+   * (a restore is no client), and it is not counted in `total_items`.
    */
-  insert(options: InsertOptions): "stored" | "too_large" | "no_memory" {
+  insert(options: InsertOptions): "stored" | "exists" | "too_large" | "no_memory" {
     this.#sync();
     const { key, value, now } = options;
     const flags = options.flags ?? 0;
@@ -680,18 +835,26 @@ export class Store {
     ) {
       return "too_large";
     }
+    if (old !== NONE && this.#table.cas(old) >= options.cas) return "exists";
     const bits = (options.fetched ? FETCHED : 0) | (options.binaryKey ? BINARY_KEY : 0) |
       (options.stale ? STALE : 0) | (options.tokenSent ? TOKEN_SENT : 0);
-    const result = this.#link(key, hash, {
-      first: value,
-      flags,
-      exptime: this.#relExptime(options.exptime ?? 0),
-      old,
-      t,
-      time: this.#rel(options.time ?? now),
-      cas: options.cas,
-      bits,
-    });
+    this.#forceEvict = true;
+    let result: SetResult;
+    try {
+      result = this.#link(key, hash, {
+        first: value,
+        flags,
+        exptime: this.#relExptime(options.exptime ?? 0),
+        old,
+        t,
+        time: this.#rel(options.time ?? now),
+        cas: options.cas,
+        bits,
+        uncounted: true,
+      });
+    } finally {
+      this.#forceEvict = false;
+    }
     this.advanceCas(options.cas);
     return result.status === "stored" ? "stored" : "no_memory";
   }
@@ -761,7 +924,7 @@ export class Store {
   /** Notes an access: at most once a minute, a new last access time and a later LRU move. */
   #bump(slot: number, t: number): void {
     const table = this.#table;
-    if (table.time(slot) + LRU_BUMP_INTERVAL > t) return;
+    if (table.time(slot) >= t - ITEM_UPDATE_INTERVAL) return;
     table.setTime(slot, t);
     table.orBits(slot, ACTIVE);
   }
@@ -772,6 +935,7 @@ export class Store {
     const item = new Item();
     const length = table.valueLength(slot);
     item.valueLength = length;
+    item.keyLength = table.keyLength(slot);
     if (into) {
       const value = into.alloc(length);
       if (length > 0) this.#segments.read(table.address(slot), table.keyLength(slot), value);
@@ -830,19 +994,21 @@ export class Store {
       time?: number;
       cas?: number;
       bits?: number;
+      /** Not a client's store: not counted in `total_items`. */
+      uncounted?: boolean;
     },
   ): SetResult {
     const { first, second, flags, t } = spec;
     const table = this.#table;
     const valueLength = first.length + (second?.length ?? 0);
-    const size = charge(key.length, valueLength, flags);
+    const shape = { keyLength: key.length, valueLength, flags };
+    const size = itemSize(shape);
     if (spec.old !== NONE) this.#unlink(spec.old);
-    if (!this.#makeRoom(size, t)) return { status: "no_memory" };
-    const slot = this.#allocate(t);
-    if (slot === NONE) return { status: "no_memory" };
-    const address = this.#reserve(slot, key.length + valueLength, t);
+    const slot = this.#makeRoom(size, t) ? this.#allocate(t) : NONE;
+    const address = slot === NONE ? NONE : this.#reserve(slot, key.length + valueLength, t);
     if (address === NONE) {
-      table.release(slot);
+      if (slot !== NONE) table.release(slot);
+      this.#slabs.outOfMemory(shape);
       return { status: "no_memory" };
     }
     const segments = this.#segments;
@@ -859,7 +1025,8 @@ export class Store {
     table.setCas(slot, spec.cas ?? this.#nextCas());
     table.link(slot);
     this.#f[BYTES] += size;
-    this.#f[TOTAL_ITEMS]++;
+    this.#slabs.linked(shape);
+    if (!spec.uncounted) this.#f[TOTAL_ITEMS]++;
     return { status: "stored", item: this.#item(slot) };
   }
 
@@ -907,24 +1074,44 @@ export class Store {
         table.toTail(slot);
         continue;
       }
-      if (!this.evicts) return false;
+      if (!this.evicts && !this.#forceEvict) return false;
+      const unfetched = !(table.bits(slot) & FETCHED);
       this.#f[EVICTIONS]++;
-      if (!(table.bits(slot) & FETCHED)) this.#f[EVICTED_UNFETCHED]++;
+      if (unfetched) this.#f[EVICTED_UNFETCHED]++;
+      this.#slabs.evicted(this.#shapeOf(slot), {
+        expires: table.exptime(slot) !== 0,
+        unfetched,
+        idle: t - table.time(slot),
+      });
       this.#unlink(slot);
       return true;
     }
   }
 
   #reclaim(slot: number): void {
-    if (!(this.#table.bits(slot) & FETCHED)) this.#f[EXPIRED_UNFETCHED]++;
+    const unfetched = !(this.#table.bits(slot) & FETCHED);
+    if (unfetched) this.#f[EXPIRED_UNFETCHED]++;
     this.#f[RECLAIMED]++;
+    this.#slabs.reclaimed(this.#shapeOf(slot), unfetched);
     this.#unlink(slot);
+  }
+
+  /** What a slot's size and slab class depend on. */
+  #shapeOf(slot: number): ItemShape {
+    const table = this.#table;
+    return {
+      keyLength: table.keyLength(slot),
+      valueLength: table.valueLength(slot),
+      flags: table.flags(slot),
+    };
   }
 
   /** Removes an item and frees its record. */
   #unlink(slot: number): void {
     const table = this.#table;
-    this.#f[BYTES] -= charge(table.keyLength(slot), table.valueLength(slot), table.flags(slot));
+    const shape = this.#shapeOf(slot);
+    this.#f[BYTES] -= itemSize(shape);
+    this.#slabs.unlinked(shape);
     if (this.#i[SWEEP_CURSOR] === slot) this.#i[SWEEP_CURSOR] = table.next(slot);
     this.#segments.free(table.address(slot));
     table.remove(slot);
@@ -934,12 +1121,13 @@ export class Store {
   #reset(): void {
     this.#table.reset();
     this.#segments.reset();
+    this.#slabs.emptied();
     this.#f[BYTES] = 0;
     this.#i[SWEEP_CURSOR] = NONE;
   }
 }
 
-/** Bytes memcached charges an item: header, CAS, terminators, key, value and flags. */
+/** Bytes memcached charges an item ({@linkcode itemSize}). */
 function charge(keyLength: number, valueLength: number, flags: number): number {
-  return ITEM_OVERHEAD + keyLength + valueLength + (flags !== 0 ? 4 : 0);
+  return itemSize({ keyLength, valueLength, flags });
 }

@@ -1,5 +1,7 @@
 import { arithmeticCommand } from "../commands/arithmetic_command.ts";
 import { authCommand } from "../commands/auth_command.ts";
+import { cachedumpCommand } from "../commands/cachedump_command.ts";
+import { detailCommand } from "../commands/detail_command.ts";
 import { deleteCommand } from "../commands/delete_command.ts";
 import { flushCommand } from "../commands/flush_command.ts";
 import { getCommand } from "../commands/get_command.ts";
@@ -177,7 +179,7 @@ function get(call: TextCall, cmd: "get" | "bget" | "gets" | "gat" | "gats"): voi
       return call.reply(BAD_FORMAT);
     }
     const result = touch
-      ? context.run(touchCommand, { key, exptime, into })
+      ? context.run(touchCommand, { key, exptime, into, detailGet: true })
       : context.run(getCommand, { key, into });
     if (result.status === "miss") continue;
     const { item } = result;
@@ -214,6 +216,7 @@ function update(call: TextCall, mode: StoreMode): void {
     badChunk: req.block !== "ok",
     // memcached drops the old value rather than leave it stale after a failed set.
     unlinkIfTooLarge: mode === "set",
+    detailSet: true,
   });
   call.reply(STORE_REPLIES[result.status]);
 }
@@ -321,32 +324,46 @@ function shutdown(call: TextCall): void {
 }
 
 function stats(call: TextCall): void {
-  const { words } = call;
+  const { words, connection } = call;
+  const { context } = connection;
   const nt = call.tokenCount;
   const group = nt === 2 ? "" : words[1];
   switch (group) {
     case "reset":
-      call.connection.context.run(statsCommand, { group });
+      context.run(statsCommand, { group });
       return call.reply("RESET");
     case "detail": {
-      const arg = nt < 4 ? "" : words[2];
-      if (arg === "on" || arg === "off") return call.reply("OK");
-      if (arg === "dump") return call.reply("END");
-      return call.reply("CLIENT_ERROR usage: stats detail on|off|dump");
+      const action = nt < 4 ? "" : words[2];
+      if (action !== "on" && action !== "off" && action !== "dump") {
+        return call.reply("CLIENT_ERROR usage: stats detail on|off|dump");
+      }
+      const { dump } = context.run(detailCommand, { action });
+      return dump === undefined ? call.reply("OK") : call.send({ kind: "text", parts: [dump] });
     }
-    case "cachedump": {
-      if (nt < 5) return call.reply("CLIENT_ERROR bad command line");
-      const id = safeStrtoul(words[2]);
-      if (id === undefined || safeStrtoul(words[3]) === undefined) return call.reply(BAD_FORMAT);
-      if (id >= 64) return call.reply("CLIENT_ERROR Illegal slab id");
-      return call.reply("END");
-    }
+    case "cachedump":
+      return cachedump(call);
   }
-  const result = call.connection.context.run(statsCommand, { group });
+  const result = context.run(statsCommand, { group, connectionId: connection.id });
   if (result.status === "unknown") return call.reply("ERROR");
   let text = "";
   for (const [name, value] of result.lines) text += `STAT ${name} ${value}\r\n`;
   call.send({ kind: "text", parts: [text + "END\r\n"] });
+}
+
+/** `stats cachedump CLASS LIMIT`, with memcached's checks in its order. */
+function cachedump(call: TextCall): void {
+  const { words } = call;
+  const { context } = call.connection;
+  if (!context.settings.dumpEnabled) {
+    return call.reply("CLIENT_ERROR stats cachedump not allowed");
+  }
+  if (call.tokenCount < 5) return call.reply("CLIENT_ERROR bad command line");
+  const classId = safeStrtoul(words[2]);
+  const limit = safeStrtoul(words[3]);
+  if (classId === undefined || limit === undefined) return call.reply(BAD_FORMAT);
+  const result = context.run(cachedumpCommand, { classId, limit });
+  if (result.status === "bad_class") return call.reply("CLIENT_ERROR Illegal slab id");
+  call.send({ kind: "text", parts: [result.text] });
 }
 
 /**

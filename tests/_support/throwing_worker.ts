@@ -10,5 +10,5 @@ import "../../lib/server_worker.ts";
 if ((self as unknown as { name: string }).name.endsWith(" 1")) {
   setTimeout(() => {
     throw new Error("Deliberate failure of a test worker");
-  }, 200);
+  }, 500);
 }

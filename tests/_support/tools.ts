@@ -30,8 +30,14 @@ export const PYMEMCACHE: Tool = {
   probe: ["/usr/bin/python3", "-c", "import pymemcache"],
 };
 export const OPENSSL: Tool = { command: "openssl", pkg: "openssl" };
+export const SS: Tool = { command: "ss", pkg: "iproute2" };
+export const PROMTOOL: Tool = { command: "promtool", pkg: "prometheus" };
+export const PROMETHEUS: Tool = { command: "prometheus", pkg: "prometheus" };
 /** util-linux's `script`, for running a command under a pseudo terminal. */
 export const SCRIPT: Tool = { command: "script", pkg: "bsdutils" };
+/** twemproxy; Debian installs it in /usr/sbin, often not on a user's PATH. */
+export const NUTCRACKER: Tool = { command: "/usr/sbin/nutcracker", pkg: "nutcracker" };
+export const SYSTEMD_ANALYZE: Tool = { command: "systemd-analyze", pkg: "systemd" };
 
 const cache = new Map<string, boolean>();
 
