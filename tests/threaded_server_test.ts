@@ -107,6 +107,97 @@ Deno.test("-t 4: stats from any connection total every worker's counters and rep
   });
 });
 
+Deno.test("-t 4: per-class counts of stats slabs and stats items are the server's", async () => {
+  await withServer({}, async (server) => {
+    const clients = await connectAll(server.port);
+    try {
+      for (const [i, client] of clients.entries()) {
+        await client.send(`set k${i} 0 0 2\r\nv${i % 10}\r\nget k${i}\r\n`);
+        assert.equal(
+          await client.readUntil("END\r\n"),
+          `STORED\r\nVALUE k${i} 0 2\r\nv${i % 10}\r\nEND\r\n`,
+        );
+      }
+      const group = async (name: string) => {
+        await clients[0].send(`stats ${name}\r\n`);
+        return await clients[0].readUntil("END\r\n");
+      };
+      const slabs = await group("slabs");
+      assert.match(slabs, new RegExp(`STAT 1:cmd_set ${CONNECTIONS}\r\n`), slabs);
+      assert.match(slabs, new RegExp(`STAT 1:get_hits ${CONNECTIONS}\r\n`), slabs);
+      assert.match(slabs, new RegExp(`STAT 1:used_chunks ${CONNECTIONS}\r\n`), slabs);
+      assert.match(await group("items"), new RegExp(`STAT items:1:number ${CONNECTIONS}\r\n`));
+      await clients[1].send("stats reset\r\n");
+      assert.equal(await clients[1].readLine(), "RESET\r\n");
+      assert.match(await group("slabs"), /STAT 1:cmd_set 0\r\n/, "reset for every worker");
+    } finally {
+      for (const client of clients) client.close();
+    }
+  });
+});
+
+Deno.test("-t 4: /metrics counts the commands of every worker", async () => {
+  await withServer({ metricsPort: 0 }, async (server) => {
+    const clients = await connectAll(server.port);
+    try {
+      for (const client of clients) {
+        await client.send("get nothing\r\n");
+        assert.equal(await client.readLine(), "END\r\n");
+      }
+      const page = await (await fetch(`http://127.0.0.1:${server.metricsPort}/metrics`)).text();
+      assert.match(
+        page,
+        new RegExp(
+          `^mbserver_command_duration_seconds_count\\{command="get"\\} ${CONNECTIONS}$`,
+          "m",
+        ),
+        page,
+      );
+      assert.match(page, new RegExp(`^memcached_current_connections ${CONNECTIONS}$`, "m"));
+    } finally {
+      for (const client of clients) client.close();
+    }
+  });
+});
+
+Deno.test("-t 4: a warm restart keeps what every worker stored; workers report the snapshots", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mbserver-threads-" });
+  const memoryFile = `${dir}/cache.snapshot`;
+  try {
+    await withServer({ memoryFile }, async (server) => {
+      const clients = await connectAll(server.port);
+      try {
+        for (const [i, client] of clients.entries()) {
+          await client.send(`set k${i} ${i} 0 2\r\nv${i % 10}\r\n`);
+          assert.equal(await client.readLine(), "STORED\r\n");
+        }
+      } finally {
+        for (const client of clients) client.close();
+      }
+    });
+    await withServer({ memoryFile }, async (server) => {
+      const clients = await connectAll(server.port);
+      try {
+        const keys = clients.map((_, i) => `k${i}`).join(" ");
+        for (const client of clients) {
+          await client.send(`get ${keys}\r\n`);
+          const reply = await client.readUntil("END\r\n");
+          for (let i = 0; i < clients.length; i++) {
+            assert.ok(reply.includes(`VALUE k${i} ${i} 2\r\nv${i % 10}\r\n`), reply);
+          }
+        }
+      } finally {
+        for (const client of clients) client.close();
+      }
+      const s = await stats(server.port);
+      assert.equal(s.get("snapshot_in_progress"), "0");
+      assert.equal(s.get("snapshot_failures"), "0");
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("-t 4: -c limits the connections of every worker together", async () => {
   await withServer({ maxConnections: 3 }, async (server) => {
     const clients = await connectAll(server.port, 3);
