@@ -29,13 +29,18 @@ const READ = 1;
 const WRITE = 2;
 /** 1 while a writer holds the lock (for `writing` only). */
 const WRITER = 3;
-/** Int32s of the counters (one 64-byte line), then the wake-up slots, then the readers' slots. */
+/**
+ * Int32s of the counters (one 64-byte line), then the wake-up slots, the
+ * readers' slots and the sleepers' counts.
+ */
 const INTS = 16;
 /**
  * Slots per array: the waiter with ticket t sleeps on wake-up slot
- * t % SLOTS (whoever makes it t's turn bumps that slot and wakes it), and a
- * waiting reader notes t in its readers' slot (so it can be let in). Two
- * waiters on one slot only wake each other needlessly.
+ * t % SLOTS (whoever makes it t's turn bumps that slot, and wakes it when
+ * its sleepers' count says someone sleeps there: `Atomics.notify` takes a
+ * lock shared by every thread of the process, too dear to call for nobody),
+ * and a waiting reader notes t in its readers' slot (so it can be let in).
+ * Two waiters on one slot only wake each other needlessly.
  */
 const SLOTS = 1024;
 
@@ -88,6 +93,7 @@ let finishTurn: (lock: RwLock, write: boolean) => void;
 export class RwLock {
   #a: Int32Array<SharedArrayBuffer>;
   #slots: Int32Array<SharedArrayBuffer>;
+  #sleepers: Int32Array<SharedArrayBuffer>;
   /** Per ticket slot: the ticket of the reader waiting there, so it can be let in. */
   #readers: Int32Array<SharedArrayBuffer>;
   #spinMicros: number;
@@ -98,12 +104,13 @@ export class RwLock {
 
   /** Attaches to the lock in `buffer`, or makes a new lock. */
   constructor(
-    buffer: SharedArrayBuffer = new SharedArrayBuffer((INTS + 2 * SLOTS) * 4),
+    buffer: SharedArrayBuffer = new SharedArrayBuffer((INTS + 3 * SLOTS) * 4),
     options: RwLockOptions = {},
   ) {
     this.#a = new Int32Array(buffer, 0, INTS);
     this.#slots = new Int32Array(buffer, INTS * 4, SLOTS);
     this.#readers = new Int32Array(buffer, (INTS + SLOTS) * 4, SLOTS);
+    this.#sleepers = new Int32Array(buffer, (INTS + 2 * SLOTS) * 4, SLOTS);
     this.#spinMicros = options.spinMicros ?? 0;
   }
 
@@ -177,7 +184,9 @@ export class RwLock {
     const ticket = Atomics.add(this.#a, USERS, 1);
     this.#register(ticket);
     try {
-      while (!this.#enterRead(ticket)) this.#block(ticket, () => this.#readTurn(ticket));
+      if (!spin(() => this.#enterRead(ticket), this.#spinMicros)) {
+        while (!this.#enterRead(ticket)) this.#block(ticket, () => this.#readTurn(ticket));
+      }
     } finally {
       this.#unregister(ticket);
     }
@@ -190,7 +199,9 @@ export class RwLock {
     if (guard) return guard;
     const ticket = Atomics.add(this.#a, USERS, 1);
     const turn = () => Atomics.load(this.#a, WRITE) === ticket;
-    while (!turn()) this.#block(ticket, turn);
+    if (!spin(turn, this.#spinMicros)) {
+      while (!turn()) this.#block(ticket, turn);
+    }
     Atomics.store(this.#a, WRITER, 1);
     return new Guard(this, true);
   }
@@ -271,11 +282,15 @@ export class RwLock {
     Atomics.compareExchange(this.#readers, ticket & (SLOTS - 1), ticket, (ticket - 1) | 0);
   }
 
-  /** Bumps ticket's wake-up slot and wakes whoever sleeps on it. */
+  /**
+   * Bumps ticket's wake-up slot and wakes whoever sleeps on it. A sleeper
+   * counts itself before it reads the slot and checks its turn: if the count
+   * read here is 0, the sleeper's check comes after this turn was given.
+   */
   #wake(ticket: number): void {
     const slot = ticket & (SLOTS - 1);
     Atomics.add(this.#slots, slot, 1);
-    Atomics.notify(this.#slots, slot);
+    if (Atomics.load(this.#sleepers, slot) !== 0) Atomics.notify(this.#slots, slot);
   }
 
   /** Whether READ has reached reader `ticket` (admitted, or its own to take). */
@@ -286,25 +301,35 @@ export class RwLock {
   /** Waits, without blocking, until ticket's wake-up slot is bumped, unless `ready()`. */
   async #wait(ticket: number, ready: () => boolean): Promise<void> {
     const slot = ticket & (SLOTS - 1);
-    const seen = Atomics.load(this.#slots, slot);
-    // Checked after reading the slot: a turn given in between is seen.
-    if (ready()) return;
-    const result = Atomics.waitAsync(this.#slots, slot, seen);
-    if (!result.async) return;
-    if (pendingWaits++ === 0) keepAlive = setInterval(() => {}, 1 << 30);
+    Atomics.add(this.#sleepers, slot, 1);
     try {
-      await result.value;
+      const seen = Atomics.load(this.#slots, slot);
+      // Checked after reading the slot: a turn given in between is seen.
+      if (ready()) return;
+      const result = Atomics.waitAsync(this.#slots, slot, seen);
+      if (!result.async) return;
+      if (pendingWaits++ === 0) keepAlive = setInterval(() => {}, 1 << 30);
+      try {
+        await result.value;
+      } finally {
+        if (--pendingWaits === 0) clearInterval(keepAlive);
+      }
     } finally {
-      if (--pendingWaits === 0) clearInterval(keepAlive);
+      Atomics.sub(this.#sleepers, slot, 1);
     }
   }
 
   /** Blocks until ticket's wake-up slot is bumped, unless `ready()`. */
   #block(ticket: number, ready: () => boolean): void {
     const slot = ticket & (SLOTS - 1);
-    const seen = Atomics.load(this.#slots, slot);
-    if (ready()) return;
-    Atomics.wait(this.#slots, slot, seen);
+    Atomics.add(this.#sleepers, slot, 1);
+    try {
+      const seen = Atomics.load(this.#slots, slot);
+      if (ready()) return;
+      Atomics.wait(this.#slots, slot, seen);
+    } finally {
+      Atomics.sub(this.#sleepers, slot, 1);
+    }
   }
 }
 
