@@ -49,11 +49,9 @@ export function serverCommand(
       ...extra,
     ];
   }
-  // Workers (-t over 1) load their code from lib/: they need to read it.
-  const workers = extra.includes("-t") ? [`--allow-read=${new URL("lib", ROOT).pathname}`] : [];
   return [
     Deno.execPath(),
-    ...["run", "--allow-net", ...workers, new URL("main.ts", ROOT).pathname],
+    ...["run", "--allow-net", new URL("main.ts", ROOT).pathname],
     ...["-p", String(port), "-m", m],
     ...extra,
   ];

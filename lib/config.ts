@@ -299,7 +299,6 @@ export function neededPermissions(options: ServerOptions): NeededPermissions {
     ["-Y", options.authFile],
     ["-o ssl_chain_cert", options.tls ? options.tlsCertFile : undefined],
     ["-o ssl_key", options.tls ? options.tlsKeyFile : undefined],
-    ["-t", (options.threads ?? 1) > 1 ? workerCodePath() : undefined],
   ];
   const snapshot = options.memoryFile === undefined
     ? { read: [], write: [] }
@@ -312,17 +311,6 @@ export function neededPermissions(options: ServerOptions): NeededPermissions {
     ],
     ...(snapshot.write.length > 0 ? { write: snapshot.write } : {}),
   };
-}
-
-/**
- * The directory of the worker code (this file's directory) when it is on
- * local disk: Deno needs read permission for a worker's modules.
- */
-function workerCodePath(): string | undefined {
-  const here = new URL(".", import.meta.url);
-  return here.protocol === "file:"
-    ? decodeURIComponent(here.pathname).replace(/\/$/, "")
-    : undefined;
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   sweep,
 } from "./server.ts";
 import type { FromWorker, ToWorker } from "./server_worker.ts";
+import { SERVER_WORKER_SOURCE } from "./server_worker_bundle.ts";
 import { Snapshotter } from "./snapshot/snapshotter.ts";
 import { storeSnapshot } from "./snapshot/store_snapshot.ts";
 import { Stats } from "./stats.ts";
@@ -25,7 +26,12 @@ const FIGURES_INTERVAL_MS = 100;
 
 /** Options of {@linkcode ThreadedServer.start} beyond the server's own. */
 export interface ThreadedServerOptions {
-  /** The worker's code. @default {`./server_worker.ts`} */
+  /**
+   * The worker's code. By default the bundle of `./server_worker.ts`
+   * (`deno task bundle`), started from a `blob:` URL: Deno asks read
+   * permission for a worker's modules on disk, and a server with several
+   * threads should need no more than `--allow-net`.
+   */
   workerUrl?: URL;
 }
 
@@ -125,10 +131,7 @@ export class ThreadedServer {
       throw err;
     }
     try {
-      await server.#spawn(
-        options,
-        extra.workerUrl ?? new URL("./server_worker.ts", import.meta.url),
-      );
+      await server.#spawn(options, extra.workerUrl);
     } catch (err) {
       await snapshotter?.close({ snapshot: false });
       throw err;
@@ -280,7 +283,10 @@ export class ThreadedServer {
     }
   }
 
-  async #spawn(options: ServerOptions, workerUrl: URL): Promise<void> {
+  async #spawn(options: ServerOptions, code: URL | undefined): Promise<void> {
+    const workerUrl = code?.href ?? URL.createObjectURL(
+      new Blob([SERVER_WORKER_SOURCE], { type: "text/javascript" }),
+    );
     const { log: _log, clock: _clock, ...plain } = options;
     // No polling: a worker that waits for the lock has a whole event loop of
     // other connections, and under load polling only takes the core from
@@ -291,7 +297,7 @@ export class ThreadedServer {
     const failed = Promise.withResolvers<never>();
     this.#startFailed = failed.reject;
     for (let i = 0; i < this.threads; i++) {
-      const worker = new Worker(workerUrl.href, { type: "module", name: `mbserver worker ${i}` });
+      const worker = new Worker(workerUrl, { type: "module", name: `mbserver worker ${i}` });
       this.#workers.push(worker);
       const started = Promise.withResolvers<void>();
       listening.push(started.promise);
@@ -346,6 +352,7 @@ export class ThreadedServer {
       throw err;
     } finally {
       this.#startFailed = undefined;
+      if (code === undefined) URL.revokeObjectURL(workerUrl);
     }
   }
 

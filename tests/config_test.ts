@@ -159,10 +159,8 @@ Deno.test("neededPermissions lists the listen address and every file a flag name
   );
   // Without -Z the server reads no certificate, so none needs permission.
   assert.deepEqual(neededPermissions(serve(["-o", "ssl_chain_cert=c.pem"])).read, []);
-  // Workers load their code from lib/: -t over 1 needs to read it; -t 1 starts none.
-  const lib = new URL("../lib", import.meta.url).pathname;
-  assert.deepEqual(neededPermissions(serve(["-t", "2"])).read, [{ flag: "-t", path: lib }]);
-  assert.deepEqual(neededPermissions(serve(["-t", "1"])).read, []);
+  // Workers start from the bundled code in memory: -t over 1 reads no file.
+  assert.deepEqual(neededPermissions(serve(["-t", "2"])).read, []);
   assert.equal(hostPort("127.0.0.1", 1), "127.0.0.1:1");
 });
 

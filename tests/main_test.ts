@@ -213,6 +213,17 @@ Deno.test("main.ts's start-up line names the port -p 0 bound, -m, -c and -I", as
   assert.deepEqual(await main.stop(), { code: 0, rest: "" });
 });
 
+Deno.test("main.ts -t 2 serves with --allow-net alone: the workers' code needs no --allow-read", async () => {
+  await using main = await startOnPort0(["--allow-net"], ["-t", "2"]);
+  assert.match(main.firstLine, / with -m 64 -c 1024 -I 1m -t 2; /);
+  for (let i = 0; i < 4; i++) {
+    await using client = await RawClient.connect(main.port);
+    await client.send("version\r\n");
+    assert.equal(await client.readUntil("\r\n"), `VERSION ${VERSION}\r\n`);
+  }
+  assert.deepEqual(await main.stop(), { code: 0, rest: "" });
+});
+
 testWithTools(
   "main.ts's start-up line says TLS and SASL are on, started with the --allow-read the refusal named",
   [OPENSSL],
