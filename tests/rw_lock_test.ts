@@ -69,9 +69,36 @@ Deno.test("RwLock lets consecutive waiting readers in together", async () => {
   const r2 = lock.read();
   w.release();
   const [g1, g2] = await within(Promise.all([r1, r2]), "both readers");
-  assert.equal(lock.readers, 2);
+  assert.equal(lock.readers, 1, "one ticket: readers of one thread waiting together share it");
+  assert.equal(lock.tryWrite(), undefined);
   g1.release();
   g2.release();
+  assert.equal(lock.readers, 0);
+});
+
+Deno.test("RwLock: waiting readers of one thread share a ticket, until a writer queues after it", async () => {
+  const lock = new RwLock();
+  const w = lock.tryWrite()!;
+  const r1 = lock.read();
+  const r2 = lock.read();
+  assert.equal(lock.waiting, 1, "r2 shares r1's ticket");
+  let writing = false;
+  const w2 = lock.write().then((g) => (writing = true, g));
+  let late = false;
+  const r3 = lock.read().then((g) => (late = true, g));
+  assert.equal(lock.waiting, 3, "r3 came after a waiting writer: a ticket of its own");
+  w.release();
+  const [g1, g2] = await within(Promise.all([r1, r2]), "both sharing readers");
+  g1.release();
+  await tick();
+  assert.ok(!writing, "the writer waits for the last reader on the shared ticket");
+  g2.release();
+  const g3 = await within(w2, "the writer");
+  await tick();
+  assert.ok(!late, "the reader after the writer waits for it");
+  g3.release();
+  (await within(r3, "the late reader")).release();
+  assert.equal(lock.readers + lock.waiting, 0);
 });
 
 Deno.test("RwLock: a writer's release lets in every reader queued after it at once, up to the next writer", async () => {
@@ -81,7 +108,7 @@ Deno.test("RwLock: a writer's release lets in every reader queued after it at on
   const writer = lock.write();
   const late = lock.read();
   w.release();
-  assert.equal(lock.readers, 3, "in before any of them ran");
+  assert.equal(lock.readers, 1, "in before any of them ran (on one shared ticket)");
   const guards = await within(Promise.all(readers), "the readers");
   assert.equal(lock.waiting, 2, "the writer and the reader after it still wait");
   for (const g of guards) g.release();
