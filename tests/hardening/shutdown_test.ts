@@ -36,7 +36,7 @@ async function readUntilClosed(client: RawClient) {
 for (const threads of THREADS) {
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     Deno.test(`main.ts shuts down on ${signal}: closes clients, stops listening, exits 0 (-t ${threads})`, async () => {
-      await using main = await startMain(["-t", String(threads)], { allowRead: threads > 1 });
+      await using main = await startMain(["-t", String(threads)]);
       await using client = await RawClient.connect(main.port);
       await client.send(binaryRequest({ opcode: 0x0a, opaque: 1 }));
       assert.equal((await client.readBinary()).opaque, 1);
@@ -52,7 +52,7 @@ for (const threads of THREADS) {
   }
 
   Deno.test(`main.ts answers requests it already read before exiting on SIGTERM (-t ${threads})`, async () => {
-    await using main = await startMain(["-t", String(threads)], { allowRead: threads > 1 });
+    await using main = await startMain(["-t", String(threads)]);
     await using client = await RawClient.connect(main.port);
     const value = new Uint8Array(100_000).fill(0x63);
     await client.send(binaryRequest({ opcode: 0x01, key: "v", extras: words(0, 0), value }));

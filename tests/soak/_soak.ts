@@ -353,7 +353,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     String(options.connections + 16),
     "-t",
     String(threads),
-  ], { allowRead: threads > 1 });
+  ]);
   const pid = main.child.pid;
   report.baselineRssMiB = rssMiB(pid);
   const sampler = setInterval(() => {
