@@ -22,6 +22,19 @@ import { startMain } from "../hardening/_main_process.ts";
  */
 export const RSS_OVERHEAD_MIB = 256;
 
+/**
+ * Each worker of `-t N` is a JavaScript engine of its own: the README tells
+ * operators to plan 15–40 MiB per worker under load. Measured peaks of this
+ * soak at `-t 4`: 279–320 MiB (`-t 1`: 200–230 MiB).
+ */
+export const RSS_PER_WORKER_MIB = 40;
+
+/** The soak's bound on the server's peak resident memory. */
+export function rssBoundMiB(options: { memoryMiB: number; threads: number }): number {
+  const workers = options.threads > 1 ? options.threads : 0;
+  return options.memoryMiB + RSS_OVERHEAD_MIB + workers * RSS_PER_WORKER_MIB;
+}
+
 /** Options of {@linkcode runSoak}. */
 export interface SoakOptions {
   connections: number;

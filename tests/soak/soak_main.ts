@@ -5,7 +5,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { RSS_OVERHEAD_MIB, runSoak } from "./_soak.ts";
+import { RSS_OVERHEAD_MIB, RSS_PER_WORKER_MIB, rssBoundMiB, runSoak } from "./_soak.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -18,15 +18,16 @@ const { values } = parseArgs({
   },
 });
 const memoryMiB = Number(values.memory ?? 64);
+const threads = Number(values.threads ?? 1);
 const report = await runSoak({
   connections: Number(values.connections ?? 200),
   durationMs: Number(values.seconds ?? 60) * 1000,
   memoryMiB,
   seed: Number(values.seed ?? 42),
-  threads: Number(values.threads ?? 1),
+  threads,
 });
 console.log(JSON.stringify(report, null, 2));
-const bound = memoryMiB + RSS_OVERHEAD_MIB;
+const bound = rssBoundMiB({ memoryMiB, threads });
 const ok = report.errors === 0 && report.baselineRssMiB > 0 && report.maxRssMiB < bound &&
   report.exitCode === 0;
 console.log(
@@ -34,6 +35,8 @@ console.log(
     ok ? "ok" : "FAILED"
   }: ${report.connections} connections, ${report.operations} operations in ${report.seconds} s, ${report.errors} errors, peak RSS ${
     report.maxRssMiB.toFixed(1)
-  } MiB (bound ${bound} MiB = -m ${memoryMiB} + ${RSS_OVERHEAD_MIB} overhead)`,
+  } MiB (bound ${bound} MiB = -m ${memoryMiB} + ${RSS_OVERHEAD_MIB} overhead${
+    threads > 1 ? ` + ${threads} workers × ${RSS_PER_WORKER_MIB}` : ""
+  })`,
 );
 Deno.exit(ok ? 0 : 1);
