@@ -6,6 +6,7 @@ import { Item } from "./item.ts";
 import { ItemTable, type ItemTableMemory } from "./item_table.ts";
 import { parseCounter } from "./parse_counter.ts";
 import { Segments, type SegmentsMemory } from "./segments.ts";
+import type { SnapshotItem } from "../snapshot/snapshot_store.ts";
 
 /** Expiry times up to this many seconds are relative; larger ones are Unix times. */
 export const REALTIME_MAXDELTA = 60 * 60 * 24 * 30;
@@ -226,26 +227,6 @@ export interface EntriesOptions {
   newestFirst?: boolean;
   /** Copy only the keys: items come without their values. @default {false} */
   keysOnly?: boolean;
-}
-
-/**
- * One item as {@linkcode Store.readSlot} fills it: every field a snapshot
- * keeps. Times are Unix seconds.
- */
-export interface SlotItem {
-  /** The key (a copy, valid until the next `readSlot`). */
-  key: Uint8Array;
-  /** The value (a copy, valid until the next `readSlot`). */
-  value: Uint8Array;
-  flags: number;
-  cas: number;
-  /** Absolute expiry; 0 = never. */
-  exptime: number;
-  lastAccess: number;
-  fetched: boolean;
-  binaryKey?: boolean;
-  stale?: boolean;
-  tokenSent?: boolean;
 }
 
 /** Options of {@linkcode Store.flush}. */
@@ -586,7 +567,7 @@ export class Store {
    * slot may hold another item, or none). Reads only; keys and values are
    * copied into buffers `out` keeps until the next call.
    */
-  readSlot(slot: number, now: number, out: SlotItem): boolean {
+  readSlot(slot: number, now: number, out: SnapshotItem): boolean {
     this.#sync();
     const table = this.#table;
     if (table.addressOf(slot) === NONE || this.#death(slot, this.#rel(now)) !== undefined) {
