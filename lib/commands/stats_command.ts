@@ -4,9 +4,7 @@ import { generalReport } from "../reports/general_report.ts";
 import { itemsReport } from "../reports/items_report.ts";
 import { settingsReport } from "../reports/settings_report.ts";
 import { slabsReport } from "../reports/slabs_report.ts";
-
-/** One `STAT name value` line. */
-export type StatLine = [name: string, value: string];
+import type { StatLine } from "../reports/stat_line.ts";
 
 /** Arguments of {@linkcode statsCommand}. */
 export interface StatsArgs {

@@ -1,6 +1,6 @@
 import process from "node:process";
 import type { CommandContext } from "../command_context.ts";
-import type { StatLine } from "../commands/stats_command.ts";
+import type { StatLine } from "./stat_line.ts";
 
 /** microseconds as memcached prints rusage: `seconds.microseconds`. */
 function timeval(micros: number): string {

@@ -1,5 +1,5 @@
 import type { CommandContext } from "../command_context.ts";
-import type { StatLine } from "../commands/stats_command.ts";
+import type { StatLine } from "./stat_line.ts";
 
 /** LRU items walked at most to find each class's oldest item (its `age`). */
 const AGE_WALK_LIMIT = 100_000;

@@ -1,5 +1,5 @@
 import type { CommandContext } from "../command_context.ts";
-import type { StatLine } from "../commands/stats_command.ts";
+import type { StatLine } from "./stat_line.ts";
 import { SLAB_COMMANDS } from "../slab_stats.ts";
 
 /**
