@@ -194,6 +194,7 @@ export class Connection {
           maxPendingOutput: shared.maxPendingOutput,
           connection: this.#state,
           durations: shared.durations,
+          now: shared.now,
         }),
       )
       .pipeThrough(encoder)

@@ -28,9 +28,12 @@ export interface DispatcherOptions {
   /**
    * Where to record how long each request takes, from the dispatcher taking
    * it up to its replies queued for the writer, by command
-   * (`COMMAND_NAMES`). @default {not timed}
+   * (`COMMAND_NAMES`); a request that waited for the store lock or for the
+   * client to take earlier replies counts the wait. @default {not timed}
    */
   durations?: LatencyHistogram;
+  /** The clock of `durations`, in milliseconds. @default {performance.now} */
+  now?: () => number;
 }
 
 /**
@@ -67,6 +70,7 @@ export class Dispatcher extends TransformStream<Request[], ResponseBatch> {
   constructor(ctx: CommandContext, lock: RwLock, options: DispatcherOptions = {}) {
     const budget = options.maxPendingOutput ?? 1024 * 1024;
     const durations = options.durations;
+    const now = options.now ?? (() => performance.now());
     const connection = options.connection ??
       new ConnectionState({ id: options.connectionId ?? 0, context: ctx });
     connection.partLimit = budget;
@@ -83,7 +87,8 @@ export class Dispatcher extends TransformStream<Request[], ResponseBatch> {
       controller: TransformStreamDefaultController<ResponseBatch>,
     ): Stop => {
       const out: ResponseBatch = connection.begin();
-      const stop = runSome(batch, { from, lock, connection, out, budget, durations });
+      const timing = durations && { histogram: durations, now, since: from.since ?? now() };
+      const stop = runSome(batch, { from, lock, connection, out, budget, timing });
       closed = connection.closing;
       if (out.length > 0) {
         // The values copied for these replies are free once the encoder copied them on.
@@ -91,7 +96,7 @@ export class Dispatcher extends TransformStream<Request[], ResponseBatch> {
         out.encoded = () => values.release(mark);
         controller.enqueue(out);
       }
-      return closed ? { next: batch.length, need: "none" } : stop;
+      return closed ? { next: batch.length, need: "none", since: 0 } : stop;
     };
     const resume = async (
       batch: Request[],
@@ -101,12 +106,13 @@ export class Dispatcher extends TransformStream<Request[], ResponseBatch> {
       while (stop.next < batch.length) {
         if (stop.need === "none") {
           if (!(await drained(controller))) return;
-          stop = run(batch, { start: stop.next, held: "none" }, controller);
+          stop = run(batch, { start: stop.next, held: "none", since: stop.since }, controller);
           continue;
         }
         // The turn is taken (and released by run) even if the stream ended meanwhile.
         const guard = await (stop.need === "write" ? lock.write() : lock.read());
-        stop = run(batch, { start: stop.next, held: stop.need, guard }, controller);
+        const from = { start: stop.next, held: stop.need, guard, since: stop.since };
+        stop = run(batch, from, controller);
       }
     };
     super({
@@ -119,15 +125,28 @@ export class Dispatcher extends TransformStream<Request[], ResponseBatch> {
   }
 }
 
-/** Where a run starts, and the share of the lock it starts with. */
+/**
+ * Where a run starts, the share of the lock it starts with, and (when a
+ * request there waited) since when that request has been waiting.
+ */
 type Held =
-  | { start: number; held: "none" }
-  | { start: number; held: "read" | "write"; guard: RwLockGuard };
+  | { start: number; held: "none"; since?: number }
+  | { start: number; held: "read" | "write"; guard: RwLockGuard; since?: number };
 
 /** Where a run stopped, and what the request there waits for ("none": output room). */
 interface Stop {
   next: number;
   need: Access;
+  /** When the request there was taken up (with timing): its duration counts the wait. */
+  since: number;
+}
+
+/** How {@linkcode runSome} times requests. */
+interface Timing {
+  histogram: LatencyHistogram;
+  now: () => number;
+  /** When the first request of the run was taken up (earlier if it waited). */
+  since: number;
 }
 
 /** What {@linkcode runSome} runs on, and how much it may queue. */
@@ -140,8 +159,8 @@ interface RunOptions {
   out: Response[];
   /** Bytes of responses after which it stops. */
   budget: number;
-  /** Where to record each request's duration, if anywhere. */
-  durations: LatencyHistogram | undefined;
+  /** Where and how to record each request's duration, if anywhere. */
+  timing: Timing | undefined;
 }
 
 /**
@@ -151,12 +170,12 @@ interface RunOptions {
  * returns where it stopped and what for. Releases every share it held.
  */
 function runSome(batch: Request[], options: RunOptions): Stop {
-  const { connection, out, budget, lock, durations } = options;
+  const { connection, out, budget, lock, timing } = options;
   const ctx = connection.context;
   let held: Access = options.from.held;
   let guard = options.from.held === "none" ? undefined : options.from.guard;
   let bytes = 0;
-  let started = durations ? performance.now() : 0;
+  let started = timing ? timing.since : 0;
   try {
     for (let i = options.from.start; i < batch.length; i++) {
       const req = batch[i];
@@ -165,7 +184,7 @@ function runSome(batch: Request[], options: RunOptions): Stop {
         guard?.release();
         guard = need === "write" ? lock.tryWrite() : lock.tryRead();
         held = guard ? need : "none";
-        if (!guard) return { next: i, need };
+        if (!guard) return { next: i, need, since: started };
       }
       ctx.held = held;
       const before = out.length;
@@ -181,18 +200,18 @@ function runSome(batch: Request[], options: RunOptions): Stop {
           connection.close();
           break;
       }
-      if (connection.closing) return { next: batch.length, need: "none" };
+      if (connection.closing) return { next: batch.length, need: "none", since: 0 };
       // A request that stopped part way runs again once its part is taken.
-      if (connection.resumeAt > 0) return { next: i, need: "none" };
-      if (durations) {
-        const now = performance.now();
-        durations.record(commandSeries(req), (now - started) * 1000);
+      if (connection.resumeAt > 0) return { next: i, need: "none", since: started };
+      if (timing) {
+        const now = timing.now();
+        timing.histogram.record(commandSeries(req), (now - started) * 1000);
         started = now;
       }
       for (let j = before; j < out.length; j++) bytes += responseSize(out[j]);
-      if (bytes > budget) return { next: i + 1, need: "none" };
+      if (bytes > budget) return { next: i + 1, need: "none", since: timing ? timing.now() : 0 };
     }
-    return { next: batch.length, need: "none" };
+    return { next: batch.length, need: "none", since: 0 };
   } finally {
     ctx.held = undefined;
     guard?.release();
