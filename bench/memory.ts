@@ -41,6 +41,7 @@ import {
   sparseLine,
   stormLine,
 } from "./_connections.ts";
+import { BinaryClient, writeHeader } from "./_binary_client.ts";
 import { type BenchServer, residentBytes, startBenchServer } from "./_servers.ts";
 
 const KEY_LENGTH = 32;
@@ -57,86 +58,12 @@ function fillValue(out: Uint8Array, pos: number, i: number): void {
   for (let j = 0; j < VALUE_LENGTH; j++) out[pos + j] = 0x21 + ((i * 31 + j * 7) % 90);
 }
 
-/** A minimal binary-protocol client over one connection. */
-class Client {
-  #conn: Deno.Conn;
-  #buf = new Uint8Array(1 << 20);
-  #len = 0;
-
-  constructor(conn: Deno.Conn) {
-    this.#conn = conn;
-  }
-
-  static async connect(port: number): Promise<Client> {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    conn.setNoDelay(true);
-    return new Client(conn);
-  }
-
-  async send(bytes: Uint8Array): Promise<void> {
-    let done = 0;
-    while (done < bytes.length) done += await this.#conn.write(bytes.subarray(done));
-  }
-
-  /** Reads one response: opcode, status, key, value. */
-  async read(): Promise<{ opcode: number; status: number; key: string; value: Uint8Array }> {
-    await this.#fill(24);
-    const body = ((this.#buf[8] << 24) | (this.#buf[9] << 16) | (this.#buf[10] << 8) |
-      this.#buf[11]) >>> 0;
-    await this.#fill(24 + body);
-    const keyLength = (this.#buf[2] << 8) | this.#buf[3];
-    const extras = this.#buf[4];
-    const key = String.fromCharCode(...this.#buf.subarray(24 + extras, 24 + extras + keyLength));
-    const res = {
-      opcode: this.#buf[1],
-      status: (this.#buf[6] << 8) | this.#buf[7],
-      key,
-      value: this.#buf.slice(24 + extras + keyLength, 24 + body),
-    };
-    this.#buf.copyWithin(0, 24 + body, this.#len);
-    this.#len -= 24 + body;
-    return res;
-  }
-
-  async #fill(n: number): Promise<void> {
-    while (this.#len < n) {
-      const got = await this.#conn.read(this.#buf.subarray(this.#len));
-      if (got === null) throw new Error("Server closed the connection");
-      this.#len += got;
-    }
-  }
-
-  close(): void {
-    this.#conn.close();
-  }
-}
-
-function header(
-  out: Uint8Array,
-  pos: number,
-  opcode: number,
-  key: number,
-  extras: number,
-  body: number,
-) {
-  out.fill(0, pos, pos + 24);
-  out[pos] = 0x80;
-  out[pos + 1] = opcode;
-  out[pos + 2] = key >>> 8;
-  out[pos + 3] = key & 0xff;
-  out[pos + 4] = extras;
-  out[pos + 8] = body >>> 24;
-  out[pos + 9] = (body >>> 16) & 0xff;
-  out[pos + 10] = (body >>> 8) & 0xff;
-  out[pos + 11] = body & 0xff;
-}
-
 function writeKey(out: Uint8Array, pos: number, key: string): void {
   for (let i = 0; i < key.length; i++) out[pos + i] = key.charCodeAt(i);
 }
 
 /** Loads items 0..n-1 with SETQ; returns how many errors came back. */
-async function load(client: Client, n: number): Promise<number> {
+async function load(client: BinaryClient, n: number): Promise<number> {
   const frame = 24 + 8 + KEY_LENGTH + VALUE_LENGTH;
   const buf = new Uint8Array(BATCH * frame + 24);
   let errors = 0;
@@ -144,13 +71,18 @@ async function load(client: Client, n: number): Promise<number> {
     const end = Math.min(n, start + BATCH);
     let pos = 0;
     for (let i = start; i < end; i++) {
-      header(buf, pos, 0x11, KEY_LENGTH, 8, 8 + KEY_LENGTH + VALUE_LENGTH);
+      writeHeader(buf, pos, {
+        opcode: 0x11,
+        keyLength: KEY_LENGTH,
+        extrasLength: 8,
+        bodyLength: 8 + KEY_LENGTH + VALUE_LENGTH,
+      });
       buf.fill(0, pos + 24, pos + 32); // flags 0, exptime 0
       writeKey(buf, pos + 32, keyOf(i));
       fillValue(buf, pos + 32 + KEY_LENGTH, i);
       pos += frame;
     }
-    header(buf, pos, 0x0a, 0, 0, 0);
+    writeHeader(buf, pos, { opcode: 0x0a });
     pos += 24;
     await client.send(buf.subarray(0, pos));
     while (true) {
@@ -163,7 +95,7 @@ async function load(client: Client, n: number): Promise<number> {
 }
 
 /** GETs `count` spread-out items and checks their bytes; returns [hits, wrong]. */
-async function verify(client: Client, n: number, count: number): Promise<[number, number]> {
+async function verify(client: BinaryClient, n: number, count: number): Promise<[number, number]> {
   let hits = 0;
   let wrong = 0;
   const expected = new Uint8Array(VALUE_LENGTH);
@@ -171,7 +103,7 @@ async function verify(client: Client, n: number, count: number): Promise<[number
     const i = Math.floor((k * n) / count);
     const key = keyOf(i);
     const buf = new Uint8Array(24 + KEY_LENGTH);
-    header(buf, 0, 0x00, KEY_LENGTH, 0, KEY_LENGTH);
+    writeHeader(buf, 0, { opcode: 0x00, keyLength: KEY_LENGTH, bodyLength: KEY_LENGTH });
     writeKey(buf, 24, key);
     await client.send(buf);
     const res = await client.read();
@@ -181,19 +113,6 @@ async function verify(client: Client, n: number, count: number): Promise<[number
     if (res.value.length !== VALUE_LENGTH || res.value.some((b, j) => b !== expected[j])) wrong++;
   }
   return [hits, wrong];
-}
-
-/** Reads the general stats into a map. */
-async function stats(client: Client): Promise<Map<string, string>> {
-  const buf = new Uint8Array(24);
-  header(buf, 0, 0x10, 0, 0, 0);
-  await client.send(buf);
-  const out = new Map<string, string>();
-  while (true) {
-    const res = await client.read();
-    if (res.key === "") return out;
-    out.set(res.key, new TextDecoder().decode(res.value));
-  }
 }
 
 /** One server's figures. */
@@ -210,11 +129,11 @@ export interface MemoryResult {
 async function measure(server: BenchServer, n: number): Promise<MemoryResult> {
   await new Promise((r) => setTimeout(r, 300));
   const idleRss = residentBytes(server.pid);
-  const client = await Client.connect(server.port);
+  const client = await BinaryClient.connect(server.port);
   try {
     const errors = await load(client, n);
     const [hits, wrong] = await verify(client, n, 1000);
-    const items = Number((await stats(client)).get("curr_items") ?? NaN);
+    const items = Number((await client.stats()).get("curr_items") ?? NaN);
     await new Promise((r) => setTimeout(r, 1000));
     return {
       server: server.name,

@@ -19,6 +19,7 @@
  */
 import { parseArgs } from "node:util";
 import { freePort, stop, waitForPort } from "../tests/_support/child_server.ts";
+import { BinaryClient, writeHeader } from "./_binary_client.ts";
 import { peakResidentBytes, resetPeakResident, residentBytes } from "./_servers.ts";
 import { RwLock } from "../lib/rw_lock.ts";
 import { storeSnapshot } from "../lib/snapshot/store_snapshot.ts";
@@ -37,79 +38,9 @@ function keyOf(i: number): string {
   return `key:${String(i).padStart(KEY_LENGTH - 4, "0")}`;
 }
 
-/** A minimal binary-protocol client over one connection. */
-class Client {
-  #conn: Deno.Conn;
-  #buf = new Uint8Array(4 * MiB);
-  #len = 0;
-
-  private constructor(conn: Deno.Conn) {
-    this.#conn = conn;
-  }
-
-  static async connect(port: number): Promise<Client> {
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    conn.setNoDelay(true);
-    return new Client(conn);
-  }
-
-  async send(bytes: Uint8Array): Promise<void> {
-    for (let done = 0; done < bytes.length;) done += await this.#conn.write(bytes.subarray(done));
-  }
-
-  /** Reads one response: opcode, status, key, value. */
-  async read(): Promise<{ opcode: number; status: number; key: string; value: string }> {
-    await this.#fill(24);
-    const body = new DataView(this.#buf.buffer).getUint32(8);
-    await this.#fill(24 + body);
-    const keyLength = (this.#buf[2] << 8) | this.#buf[3];
-    const extras = this.#buf[4];
-    const text = (from: number, to: number) => String.fromCharCode(...this.#buf.subarray(from, to));
-    const res = {
-      opcode: this.#buf[1],
-      status: (this.#buf[6] << 8) | this.#buf[7],
-      key: text(24 + extras, 24 + extras + keyLength),
-      value: body - extras - keyLength < 256 ? text(24 + extras + keyLength, 24 + body) : "",
-    };
-    this.#buf.copyWithin(0, 24 + body, this.#len);
-    this.#len -= 24 + body;
-    return res;
-  }
-
-  async #fill(n: number): Promise<void> {
-    if (n > this.#buf.length) {
-      const bigger = new Uint8Array(n);
-      bigger.set(this.#buf.subarray(0, this.#len));
-      this.#buf = bigger;
-    }
-    while (this.#len < n) {
-      const got = await this.#conn.read(this.#buf.subarray(this.#len));
-      if (got === null) throw new Error("Server closed the connection");
-      this.#len += got;
-    }
-  }
-
-  close(): void {
-    this.#conn.close();
-  }
-}
-
-function header(out: Uint8Array, pos: number, opcode: number, key: number, extras: number) {
-  out.fill(0, pos, pos + 24);
-  out[pos] = 0x80;
-  out[pos + 1] = opcode;
-  out[pos + 2] = key >>> 8;
-  out[pos + 3] = key & 0xff;
-  out[pos + 4] = extras;
-}
-
-function setBody(out: Uint8Array, pos: number, body: number) {
-  new DataView(out.buffer).setUint32(pos + 8, body);
-}
-
 /** Loads items 0..n-1 with SETQ batches closed by a NOOP; returns the errors. */
 async function load(port: number, n: number, valueLength: number): Promise<number> {
-  const client = await Client.connect(port);
+  const client = await BinaryClient.connect(port);
   const frame = 24 + 8 + KEY_LENGTH + valueLength;
   const buf = new Uint8Array(BATCH * frame + 24);
   let errors = 0;
@@ -117,15 +48,19 @@ async function load(port: number, n: number, valueLength: number): Promise<numbe
     for (let start = 0; start < n; start += BATCH) {
       let pos = 0;
       for (let i = start; i < Math.min(n, start + BATCH); i++) {
-        header(buf, pos, 0x11, KEY_LENGTH, 8);
-        setBody(buf, pos, 8 + KEY_LENGTH + valueLength);
+        writeHeader(buf, pos, {
+          opcode: 0x11,
+          keyLength: KEY_LENGTH,
+          extrasLength: 8,
+          bodyLength: 8 + KEY_LENGTH + valueLength,
+        });
         buf.fill(0, pos + 24, pos + 32);
         const key = keyOf(i);
         for (let j = 0; j < KEY_LENGTH; j++) buf[pos + 32 + j] = key.charCodeAt(j);
         buf.fill(0x21 + (i % 90), pos + 32 + KEY_LENGTH, pos + frame);
         pos += frame;
       }
-      header(buf, pos, 0x0a, 0, 0);
+      writeHeader(buf, pos, { opcode: 0x0a });
       await client.send(buf.subarray(0, pos + 24));
       while ((await client.read()).opcode !== 0x0a) errors++;
     }
@@ -136,26 +71,13 @@ async function load(port: number, n: number, valueLength: number): Promise<numbe
 }
 
 /** GET of item `i`; resolves to the status. */
-async function get(client: Client, i: number): Promise<number> {
+async function get(client: BinaryClient, i: number): Promise<number> {
   const buf = new Uint8Array(24 + KEY_LENGTH);
-  header(buf, 0, 0x00, KEY_LENGTH, 0);
-  setBody(buf, 0, KEY_LENGTH);
+  writeHeader(buf, 0, { opcode: 0x00, keyLength: KEY_LENGTH, bodyLength: KEY_LENGTH });
   const key = keyOf(i);
   for (let j = 0; j < KEY_LENGTH; j++) buf[24 + j] = key.charCodeAt(j);
   await client.send(buf);
   return (await client.read()).status;
-}
-
-/** The general stats. */
-async function stats(client: Client): Promise<Map<string, string>> {
-  const buf = new Uint8Array(24);
-  header(buf, 0, 0x10, 0, 0);
-  await client.send(buf);
-  const out = new Map<string, string>();
-  for (let res = await client.read(); res.key !== ""; res = await client.read()) {
-    out.set(res.key, res.value);
-  }
-  return out;
 }
 
 /** A main.ts process with -e permissions on `dir`. */
@@ -245,7 +167,7 @@ async function snapshotOnStop(running: Running, file: string) {
 }
 
 async function sampleHits(port: number, n: number): Promise<number> {
-  const client = await Client.connect(port);
+  const client = await BinaryClient.connect(port);
   let hits = 0;
   for (let k = 0; k < 1000; k++) if (await get(client, Math.floor((k * n) / 1000)) === 0) hits++;
   client.close();
@@ -326,7 +248,7 @@ async function latencyRun(
   const windows: [number, number][] = [];
   const end = performance.now() + options.seconds * 1000;
   const worker = async (seed: number) => {
-    const client = await Client.connect(port);
+    const client = await BinaryClient.connect(port);
     let x = seed * 2654435761 >>> 0;
     while (performance.now() < end) {
       x = (x * 1103515245 + 12345) >>> 0;
@@ -337,10 +259,10 @@ async function latencyRun(
     client.close();
   };
   const watcher = async () => {
-    const client = await Client.connect(port);
+    const client = await BinaryClient.connect(port);
     let since: number | undefined;
     while (performance.now() < end) {
-      const s = await stats(client);
+      const s = await client.stats();
       const now = performance.now();
       if (s.get("snapshot_in_progress") === "1") since ??= now;
       else if (since !== undefined) {
