@@ -14,7 +14,7 @@ import {
   STATE_TOKEN_SENT,
   TRAILER_SIZE,
 } from "./snapshot_header.ts";
-import type { SnapshotItem } from "./snapshot_store.ts";
+import { emptySnapshotItem, type SnapshotItem } from "./snapshot_store.ts";
 
 /** Options of a {@linkcode SnapshotDecoder}. */
 export interface SnapshotDecoderOptions {
@@ -72,15 +72,7 @@ export class SnapshotDecoder {
   #pendingFill = 0;
   #keyLength = 0;
   #view: DataView = new DataView(new ArrayBuffer(0));
-  #item: SnapshotItem = {
-    key: new Uint8Array(0),
-    value: new Uint8Array(0),
-    flags: 0,
-    cas: 0,
-    exptime: 0,
-    lastAccess: 0,
-    fetched: false,
-  };
+  #item: SnapshotItem = emptySnapshotItem();
 
   constructor(options: SnapshotDecoderOptions = {}) {
     this.#onRecord = options.onRecord;

@@ -102,3 +102,26 @@ export interface SnapshotStore {
   /** The last CAS value handed out; a restore raises it to the snapshot's. */
   casCounter: number;
 }
+
+/**
+ * A {@linkcode SnapshotItem} with no bytes and every field zero, to be filled in place.
+ *
+ * @example Usage
+ * ```ts
+ * import { emptySnapshotItem } from "./snapshot_store.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(emptySnapshotItem().value.length, 0);
+ * ```
+ */
+export function emptySnapshotItem(): SnapshotItem {
+  return {
+    key: new Uint8Array(0),
+    value: new Uint8Array(0),
+    flags: 0,
+    cas: 0,
+    exptime: 0,
+    lastAccess: 0,
+    fetched: false,
+  };
+}

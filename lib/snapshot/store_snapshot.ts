@@ -1,5 +1,5 @@
 import type { Store } from "../store/store.ts";
-import type { SnapshotItem, SnapshotStore } from "./snapshot_store.ts";
+import { emptySnapshotItem, type SnapshotStore } from "./snapshot_store.ts";
 
 /**
  * The {@linkcode Store} as a snapshot sees it, at the time `now()` gives
@@ -26,15 +26,7 @@ export function storeSnapshot(store: Store, now: () => number): SnapshotStore {
   return {
     walk() {
       const slots = store.lruSlots();
-      const item: SnapshotItem = {
-        key: new Uint8Array(0),
-        value: new Uint8Array(0),
-        flags: 0,
-        cas: 0,
-        exptime: 0,
-        lastAccess: 0,
-        fetched: false,
-      };
+      const item = emptySnapshotItem();
       let i = 0;
       return {
         next(emit) {

@@ -6,17 +6,7 @@ import { RawClient } from "../_support/raw_client.ts";
 import { statMap, textStats } from "../_support/stats.ts";
 import { MEMCACHED, PROMTOOL, testWithTools } from "../_support/tools.ts";
 import { promtoolCheck } from "./_promtool.ts";
-
-/** Sample lines of a page, `name{labels}` to value. */
-function samples(page: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const line of page.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const at = line.lastIndexOf(" ");
-    out.set(line.slice(0, at), line.slice(at + 1));
-  }
-  return out;
-}
+import { samples } from "./_samples.ts";
 
 const STATS = new Map([
   ["uptime", "42"],

@@ -13,17 +13,7 @@ import { startPrometheus } from "../_support/prometheus.ts";
 import { binaryRequest, RawClient, words } from "../_support/raw_client.ts";
 import { PROMETHEUS, PROMTOOL, testWithTools } from "../_support/tools.ts";
 import { promtoolCheck } from "./_promtool.ts";
-
-/** Sample lines of a page, `name{labels}` to value. */
-function samples(page: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const line of page.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const at = line.lastIndexOf(" ");
-    out.set(line.slice(0, at), line.slice(at + 1));
-  }
-  return out;
-}
+import { samples } from "./_samples.ts";
 
 async function scrape(port: number, hostname = "127.0.0.1"): Promise<string> {
   const res = await fetch(`http://${hostname}:${port}/metrics`);
