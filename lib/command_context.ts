@@ -4,6 +4,7 @@ import type { SnapshotStats } from "./snapshot/snapshot_file.ts";
 import type { ConnectionInfo } from "./connection_info.ts";
 import { PrefixStats } from "./prefix_stats.ts";
 import { Stats } from "./stats.ts";
+import type { ReadCheck } from "./store/read_conflict.ts";
 import { Store } from "./store/store.ts";
 
 /** Server-wide settings the commands read. */
@@ -135,6 +136,12 @@ export class CommandContext {
    * command that needs more than is held.
    */
   held: Access | undefined;
+  /**
+   * Set by the dispatcher while a `get` runs optimistically, holding no
+   * share (`held` says "read"): the store then throws
+   * `ReadConflict` rather than return what a writer may have torn.
+   */
+  check: ReadCheck | undefined;
   #clock: Clock;
   readonly snapshotStats: (() => SnapshotFigures) | undefined;
   /** Per-prefix counts of `stats detail`; they count only while `detail.enabled`. */

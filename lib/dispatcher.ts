@@ -1,12 +1,13 @@
 import { drained } from "./backpressure.ts";
-import { binaryAccess, executeBinary } from "./binary/execute_binary.ts";
+import { binaryAccess, binaryReadsOnce, executeBinary } from "./binary/execute_binary.ts";
 import type { Access, CommandContext } from "./command_context.ts";
 import { ConnectionState } from "./connection_state.ts";
 import type { Request, Response, ResponseBatch } from "./messages.ts";
 import { commandSeries } from "./metrics/command_series.ts";
 import type { LatencyHistogram } from "./metrics/latency_histogram.ts";
 import type { RwLock, RwLockGuard } from "./rw_lock.ts";
-import { executeText, textAccess } from "./text/execute_text.ts";
+import { ReadConflict } from "./store/read_conflict.ts";
+import { executeText, textAccess, textReadsOnce } from "./text/execute_text.ts";
 
 /** Options of a {@linkcode Dispatcher}. */
 export interface DispatcherOptions {
@@ -180,25 +181,18 @@ function runSome(batch: Request[], options: RunOptions): Stop {
     for (let i = options.from.start; i < batch.length; i++) {
       const req = batch[i];
       const need = accessOf(req);
-      if (need === "write" ? held !== "write" : need === "read" && held === "none") {
-        guard?.release();
-        guard = need === "write" ? lock.tryWrite() : lock.tryRead();
-        held = guard ? need : "none";
-        if (!guard) return { next: i, need, since: started };
-      }
-      ctx.held = held;
       const before = out.length;
-      switch (req.kind) {
-        case "binary":
-          executeBinary(req, connection);
-          break;
-        case "text":
-          executeText(req, connection);
-          break;
-        case "close":
-          if (req.reply) connection.reply(req.reply);
-          connection.close();
-          break;
+      const ran = need === "read" && held === "none" && readsOnce(req, ctx) &&
+        runOptimistic(req, options);
+      if (!ran) {
+        if (need === "write" ? held !== "write" : need === "read" && held === "none") {
+          guard?.release();
+          guard = need === "write" ? lock.tryWrite() : lock.tryRead();
+          held = guard ? need : "none";
+          if (!guard) return { next: i, need, since: started };
+        }
+        ctx.held = held;
+        execute(req, connection);
       }
       if (connection.closing) return { next: batch.length, need: "none", since: 0 };
       // A request that stopped part way runs again once its part is taken.
@@ -216,6 +210,56 @@ function runSome(batch: Request[], options: RunOptions): Stop {
     ctx.held = undefined;
     guard?.release();
   }
+}
+
+/** Runs a request: decodes what it asks, runs its command, queues its replies. */
+function execute(req: Request, connection: ConnectionState): void {
+  switch (req.kind) {
+    case "binary":
+      executeBinary(req, connection);
+      break;
+    case "text":
+      executeText(req, connection);
+      break;
+    case "close":
+      if (req.reply) connection.reply(req.reply);
+      connection.close();
+      break;
+  }
+}
+
+/**
+ * Runs a one-key get holding no share of the lock, under a stamp of
+ * {@linkcode RwLock.optimistic}: no thread's turn then waits for it, and it
+ * writes nothing shared. False when it could not (a writer holds or awaits
+ * the lock, or one had a turn while it read, or the read would have to mark
+ * the item): nothing was queued or counted, and it is to run under a share.
+ */
+function runOptimistic(req: Request, options: RunOptions): boolean {
+  const { lock, connection, out } = options;
+  const stamp = lock.optimistic();
+  if (stamp < 0) return false;
+  const ctx = connection.context;
+  const before = out.length;
+  ctx.held = "read";
+  ctx.check = { valid: () => lock.validate(stamp) };
+  try {
+    execute(req, connection);
+    return true;
+  } catch (err) {
+    if (!(err instanceof ReadConflict)) throw err;
+    out.length = before;
+    return false;
+  } finally {
+    ctx.check = undefined;
+  }
+}
+
+/** Whether a request may run optimistically (a one-key get), and logs nothing it would log twice. */
+function readsOnce(req: Request, ctx: CommandContext): boolean {
+  if (ctx.settings.verbose > 1) return false;
+  if (req.kind === "binary") return binaryReadsOnce(req);
+  return req.kind === "text" && textReadsOnce(req);
 }
 
 /** The share of the store lock a request needs. */

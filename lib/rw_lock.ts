@@ -29,6 +29,8 @@ const READ = 1;
 const WRITE = 2;
 /** 1 while a writer holds the lock (for `writing` only). */
 const WRITER = 3;
+/** Writers' turns begun and ended: odd while a writer holds the lock. */
+const WRITES = 4;
 /**
  * Int32s of the counters (one 64-byte line), then the wake-up slots, the
  * readers' slots and the sleepers' counts.
@@ -161,8 +163,41 @@ export class RwLock {
     const a = this.#a;
     const write = Atomics.load(a, WRITE);
     if (Atomics.compareExchange(a, USERS, write, (write + 1) | 0) !== write) return undefined;
-    Atomics.store(a, WRITER, 1);
+    this.#beginWrite();
     return new Guard(this, true);
+  }
+
+  /**
+   * Starts an optimistic read, which takes no turn: a stamp when no writer
+   * holds the lock, else -1. Read, then {@linkcode RwLock.validate} the
+   * stamp: if it no longer holds, a writer may have changed what was read
+   * (and the reading may have seen anything, so it must not have trusted
+   * what it read for more than bounded steps): throw it away and read again
+   * under a share. Nothing may be written under a stamp. A writer never
+   * waits for optimistic readers, so they may go on while one waits for
+   * its turn: what they read is from before its turn, as it would be had
+   * they read just before it arrived.
+   *
+   * @example Usage
+   * ```ts
+   * import { RwLock } from "./rw_lock.ts";
+   * import assert from "node:assert/strict";
+   *
+   * const lock = new RwLock();
+   * const stamp = lock.optimistic();
+   * assert(stamp >= 0 && lock.validate(stamp));
+   * lock.tryWrite()!.release();
+   * assert(!lock.validate(stamp)); // a writer came and went
+   * ```
+   */
+  optimistic(): number {
+    const stamp = Atomics.load(this.#a, WRITES);
+    return (stamp & 1) !== 0 ? -1 : stamp & 0x3fff_ffff;
+  }
+
+  /** Whether no writer has had a turn since `stamp` (from {@linkcode RwLock.optimistic}) was taken. */
+  validate(stamp: number): boolean {
+    return (Atomics.load(this.#a, WRITES) & 0x3fff_ffff) === stamp;
   }
 
   /**
@@ -222,7 +257,7 @@ export class RwLock {
     if (!spin(turn, this.#spinMicros)) {
       while (!turn()) this.#block(ticket, turn);
     }
-    Atomics.store(this.#a, WRITER, 1);
+    this.#beginWrite();
     return new Guard(this, true);
   }
 
@@ -244,7 +279,7 @@ export class RwLock {
     if (!spin(turn, this.#spinMicros)) {
       while (!turn()) await this.#wait(ticket, turn);
     }
-    Atomics.store(a, WRITER, 1);
+    this.#beginWrite();
     return new Guard(this, true);
   }
 
@@ -281,6 +316,12 @@ export class RwLock {
     }
   }
 
+  /** A writer's turn begins: before it changes anything, optimistic readers can tell. */
+  #beginWrite(): void {
+    Atomics.store(this.#a, WRITER, 1);
+    Atomics.add(this.#a, WRITES, 1);
+  }
+
   #finish(write: boolean): void {
     const a = this.#a;
     if (!write) {
@@ -288,6 +329,7 @@ export class RwLock {
       if (Atomics.load(a, USERS) !== next) this.#wake(next); // a writer may wait for it
       return;
     }
+    Atomics.add(a, WRITES, 1);
     Atomics.store(a, WRITER, 0);
     Atomics.add(a, WRITE, 1);
     this.#admitReaders((Atomics.add(a, READ, 1) + 1) | 0);

@@ -197,6 +197,30 @@ Deno.test("RwLock counters wrap around without losing turns", () => {
   }
 });
 
+Deno.test("RwLock optimistic reads: a stamp unless a writer holds it, void once a writer has had a turn", async () => {
+  const lock = new RwLock();
+  const other = new RwLock(lock.buffer); // as another worker attaches
+  const stamp = lock.optimistic();
+  assert.ok(stamp >= 0);
+  const read = other.tryRead()!;
+  assert.ok(lock.validate(stamp), "readers do not void it");
+  const writer = other.write();
+  assert.equal(lock.waiting, 1);
+  assert.equal(lock.optimistic(), stamp, "a writer waiting for its turn does not stop one");
+  assert.ok(lock.validate(stamp));
+  read.release();
+  const write = await writer;
+  assert.equal(lock.optimistic(), -1, "none while a writer holds it");
+  assert.equal(lock.validate(stamp), false, "void from the writer's turn on");
+  write.release();
+  const after = lock.optimistic();
+  assert.ok(after >= 0 && after !== stamp);
+  assert.equal(lock.validate(stamp), false);
+  assert.ok(lock.validate(after));
+  other.tryWrite()!.release();
+  assert.equal(lock.validate(after), false, "a tryWrite turn voids it too");
+});
+
 Deno.test("RwLock keeps writers alone and readers together across 4 workers", async () => {
   const lock = new RwLock();
   const state = new SharedArrayBuffer(PATTERN_AT + PATTERN_BYTES);

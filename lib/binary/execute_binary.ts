@@ -123,6 +123,17 @@ export function binaryAccess(req: BinaryRequest): Access {
   return HANDLERS[QUIET[req.opcode] ?? req.opcode]?.access ?? "none";
 }
 
+/**
+ * Whether a request may run optimistically, holding no share of the store
+ * lock (see `RwLock.optimistic`): a get of one key, which changes nothing
+ * on the connection before its one look at the store, so that it can run
+ * again under a share if that look meets a writer.
+ */
+export function binaryReadsOnce(req: BinaryRequest): boolean {
+  const op = QUIET[req.opcode] ?? req.opcode;
+  return op === Op.GET || op === Op.GETK;
+}
+
 const bare = (r: BinaryRequest) => r.extrasLength === 0 && r.keyLength === 0 && r.bodyLength === 0;
 const keyOnly = (r: BinaryRequest) =>
   r.extrasLength === 0 && r.keyLength > 0 && r.bodyLength === r.keyLength;

@@ -40,7 +40,7 @@ export const getCommand: Command<GetArgs, GetResult> = {
   access: "read",
   run(ctx, args) {
     const { key } = args;
-    const found = ctx.store.get(key, { now: ctx.now(), into: args.into });
+    const found = ctx.store.get(key, { now: ctx.now(), into: args.into, check: ctx.check });
     const c = ctx.stats.c;
     c.cmd_get++;
     if (ctx.detail.enabled) ctx.detail.recordGet(key, typeof found !== "string");

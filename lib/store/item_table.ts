@@ -53,6 +53,12 @@ const ADDRESS = 2; // float64 place (int32 places 4–5)
 const CAS = 3; // float64 place (int32 places 6–7)
 const FLAGS = 8; // u32 stored as i32
 const BITS = 9; // changed with Atomics: readers set bits under a shared lock
+/**
+ * The bits of `BITS` from here up count the slot's fillings (modulo
+ * `FILLINGS_MASK + 1`); the store's marks live below.
+ */
+const FILLINGS = 12;
+const FILLINGS_MASK = 0x7_ffff;
 const EXPTIME = 10; // seconds since the store's base; 0 = never
 const TIME = 11; // seconds since the store's base
 const PREV = 12; // LRU list
@@ -188,7 +194,10 @@ export class ItemTable implements RecordOwners {
     const line = this.#i;
     const length = key.length;
     let s = this.#b[hash & this.#c[MASK]];
-    for (; s !== NONE; s = line[s * STRIDE + CHAIN]) {
+    // Chains hold at most every item; a longer walk is a reader without a
+    // share meeting a writer's changes (see `Store.get`'s `check`).
+    let steps = this.#c[COUNT];
+    for (; s !== NONE && steps-- >= 0; s = line[s * STRIDE + CHAIN]) {
       const at = s * STRIDE;
       if (line[at + HASH] !== hash || line[at + KEY_LENGTH] !== length) continue;
       if (this.#keys.keyEquals(this.#f[s * F_STRIDE + ADDRESS], key)) return s;
@@ -286,9 +295,21 @@ export class ItemTable implements RecordOwners {
   bits(slot: number): number {
     return this.#i[slot * STRIDE + BITS];
   }
-  /** Replaces the bits (under the write lock only). */
+  /**
+   * Replaces the bits of a slot being filled (under the write lock only),
+   * counting one more filling in the bits above `FILLINGS`: a
+   * reader without a share that changes the bits with
+   * {@linkcode ItemTable.exchangeBits} changes them only if the slot still
+   * holds the item it read.
+   */
   setBits(slot: number, bits: number): void {
-    Atomics.store(this.#i, slot * STRIDE + BITS, bits);
+    const at = slot * STRIDE + BITS;
+    const fillings = ((this.#i[at] >>> FILLINGS) + 1) & FILLINGS_MASK;
+    Atomics.store(this.#i, at, (bits & ((1 << FILLINGS) - 1)) | (fillings << FILLINGS));
+  }
+  /** Sets the bits to `bits` if they are still `seen`; returns the bits before. */
+  exchangeBits(slot: number, seen: number, bits: number): number {
+    return Atomics.compareExchange(this.#i, slot * STRIDE + BITS, seen, bits);
   }
   /** Sets `bits` atomically; returns the bits before. */
   orBits(slot: number, bits: number): number {

@@ -5,6 +5,7 @@ import { hashKey } from "./hash_key.ts";
 import { Item } from "./item.ts";
 import { ItemTable, type ItemTableMemory } from "./item_table.ts";
 import { parseCounter } from "./parse_counter.ts";
+import { type ReadCheck, ReadConflict } from "./read_conflict.ts";
 import { Segments, type SegmentsMemory } from "./segments.ts";
 import type { SnapshotItem } from "../snapshot/snapshot_store.ts";
 
@@ -136,6 +137,13 @@ export interface GetOptions {
   into?: ValueSink;
   /** Look only: do not mark the item fetched or bump its last access. @default {false} */
   peek?: boolean;
+  /**
+   * Read optimistically, holding no share of the store lock: the read
+   * changes nothing and, unless `check` still holds once the value is
+   * copied, throws {@linkcode ReadConflict} (as it does when the read would
+   * have to change the item). @default {a share is held}
+   */
+  check?: ReadCheck;
 }
 
 /** Options of {@linkcode Store.touch}. */
@@ -456,6 +464,7 @@ export class Store {
    * access (at most once a minute). With `into`, copies its value.
    */
   get(key: Uint8Array, options: GetOptions): Item | Miss {
+    if (options.check) return this.#getOptimistic(key, options.check, options);
     this.#sync();
     const t = this.#rel(options.now);
     const slot = this.#table.find(key, hashKey(key, this.#seed));
@@ -464,6 +473,48 @@ export class Store {
     if (dead !== undefined) return this.#markDead(slot, dead);
     if (!options.peek) this.#fetched(slot, t);
     return this.#item(slot, options.into);
+  }
+
+  /**
+   * `get` holding no share: returns only what `check` still vouches for
+   * once the value is copied. A writer changing the store meanwhile may
+   * make it read anything (a chain that runs into another bucket, a length
+   * of another item, an offset past a buffer): each read is of a bounded
+   * length and the chain walk is bounded, and an error thrown meanwhile
+   * means a conflict when `check` fails. Its one write, the fetched bit of
+   * an item fetched for the first time, is made only if the item's bits
+   * (with the count of the slot's fillings) are still those it read.
+   */
+  #getOptimistic(key: Uint8Array, check: ReadCheck, options: GetOptions): Item | Miss {
+    let found: Item | Miss;
+    let bits = 0;
+    try {
+      this.#sync();
+      const t = this.#rel(options.now);
+      const slot = this.#table.find(key, hashKey(key, this.#seed));
+      if (slot !== NONE) bits = this.#table.bits(slot);
+      found = slot === NONE ? "miss" : this.#peekLive(slot, t, options.peek ?? false, options.into);
+    } catch (err) {
+      if (err === ReadConflict.writes) throw err;
+      if (!check.valid()) throw ReadConflict.torn;
+      throw err;
+    }
+    if (!check.valid()) throw ReadConflict.torn;
+    if (typeof found !== "string" && !options.peek && !(bits & FETCHED)) {
+      const table = this.#table;
+      if (table.exchangeBits(found.slot, bits, bits | FETCHED) !== bits) throw ReadConflict.writes;
+      found.fetched = true;
+    }
+    return found;
+  }
+
+  /** A found slot read without changing it; throws when the read would have to change more than its fetched bit. */
+  #peekLive(slot: number, t: number, peek: boolean, into?: ValueSink): Item | Miss {
+    const dead = this.#death(slot, t);
+    if (dead === "miss") return dead;
+    if (dead !== undefined) throw ReadConflict.writes;
+    if (!peek && this.#table.time(slot) < t - ITEM_UPDATE_INTERVAL) throw ReadConflict.writes;
+    return this.#item(slot, into);
   }
 
   /** Sets a live item's expiry (memcached's touch): marks it fetched and bumps it. */

@@ -121,6 +121,17 @@ export function textAccess(req: TextRequest): Access {
   return ACCESS[cmd] ?? "none";
 }
 
+/**
+ * Whether a request may run optimistically, holding no share of the store
+ * lock (see `RwLock.optimistic`): `get`, `gets` or `bget` of one key, which
+ * changes nothing on the connection before its one look at the store, so
+ * that it can run again under a share if that look meets a writer.
+ */
+export function textReadsOnce(req: TextRequest): boolean {
+  const cmd = req.words[0];
+  return req.keys.length === 1 && (cmd === "get" || cmd === "gets" || cmd === "bget");
+}
+
 const ACCESS: Readonly<Record<string, Access>> = {
   get: getCommand.access,
   bget: getCommand.access,

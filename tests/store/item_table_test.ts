@@ -80,8 +80,23 @@ Deno.test("ItemTable bits change atomically: orBits and clearBits return the bit
   const table = make();
   const slot = add(table, 5);
   table.setBits(slot, 0);
-  assert.equal(table.orBits(slot, 4), 0);
+  const filled = table.bits(slot); // no mark: only the count of fillings above them
+  assert.equal(table.orBits(slot, 4), filled);
   assert.equal(table.orBits(slot, 4) & 4, 4, "a second claim sees it taken");
-  assert.equal(table.clearBits(slot, 4), 4);
-  assert.equal(table.bits(slot), 0);
+  assert.equal(table.clearBits(slot, 4), filled | 4);
+  assert.equal(table.bits(slot), filled);
+});
+
+Deno.test("ItemTable counts a slot's fillings in its bits: exchangeBits lands only on the filling it saw", () => {
+  const table = make();
+  const slot = add(table, 5);
+  table.setBits(slot, 3);
+  const seen = table.bits(slot);
+  assert.equal(seen & 0xff, 3);
+  table.setBits(slot, 3); // filled again, with the same marks
+  assert.notEqual(table.bits(slot), seen, "another filling, other bits");
+  assert.equal(table.exchangeBits(slot, seen, seen | 0x100), table.bits(slot), "not changed");
+  const now = table.bits(slot);
+  assert.equal(table.exchangeBits(slot, now, now | 0x100), now);
+  assert.equal(table.bits(slot), now | 0x100);
 });
