@@ -46,6 +46,14 @@ const INTS = 16;
  */
 const SLOTS = 1024;
 
+/**
+ * Whether an atomic load comes after every plain load before it: true on
+ * x86-64, whose loads are never reordered with one another. Elsewhere (ARM64:
+ * V8's atomic load is a load-acquire, which earlier loads may pass) an
+ * optimistic reader validates with a read-modify-write, which they may not.
+ */
+const ORDERED_LOADS = Deno.build.arch === "x86_64";
+
 /** Pending `Atomics.waitAsync` calls in this thread, and the timer that keeps it alive meanwhile. */
 let pendingWaits = 0;
 let keepAlive: ReturnType<typeof setInterval> | undefined;
@@ -197,7 +205,8 @@ export class RwLock {
 
   /** Whether no writer has had a turn since `stamp` (from {@linkcode RwLock.optimistic}) was taken. */
   validate(stamp: number): boolean {
-    return (Atomics.load(this.#a, WRITES) & 0x3fff_ffff) === stamp;
+    const writes = ORDERED_LOADS ? Atomics.load(this.#a, WRITES) : Atomics.add(this.#a, WRITES, 0);
+    return (writes & 0x3fff_ffff) === stamp;
   }
 
   /**

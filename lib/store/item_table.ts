@@ -155,6 +155,11 @@ export class ItemTable implements RecordOwners {
   }
 
   /** Catches up with buffer growth by other threads. */
+  /** Whether this thread's view of the buffers is current (no growth since the last `sync`). */
+  get synced(): boolean {
+    return this.#c[GENERATION] === this.#generation;
+  }
+
   sync(): void {
     const c = this.#c;
     if (c[GENERATION] === this.#generation) return;

@@ -167,6 +167,11 @@ export class Segments {
     return HEADER + length;
   }
 
+  /** Whether this thread's view of the buffers is current (no growth since the last `sync`). */
+  get synced(): boolean {
+    return this.#t[GENERATION] === this.#generation;
+  }
+
   /** Catches up with buffer growth by other threads. */
   sync(): void {
     if (this.#t[GENERATION] === this.#generation) return;
@@ -364,6 +369,9 @@ export class Segments {
     let start = headStart;
     let span = (readU32(data, address + 4) & LENGTH) - 4 - count * ADDRESS;
     for (let i = 0; length > 0; i++) {
+      // Never so in a record; a reader without a share may meet bytes that
+      // are no record (see `Store.get`'s `check`): stop rather than loop.
+      if (span <= 0) break;
       if (at < span) {
         const take = Math.min(span - at, length);
         each(start + at, take);

@@ -483,13 +483,17 @@ export class Store {
    * length and the chain walk is bounded, and an error thrown meanwhile
    * means a conflict when `check` fails. Its one write, the fetched bit of
    * an item fetched for the first time, is made only if the item's bits
-   * (with the count of the slot's fillings) are still those it read.
+   * (with the count of the slot's fillings) are still those it read, and
+   * counts only if still no writer had a turn. Buffers grown by another
+   * thread are caught up with under a share.
    */
   #getOptimistic(key: Uint8Array, check: ReadCheck, options: GetOptions): Item | Miss {
     let found: Item | Miss;
     let bits = 0;
+    // Growth is caught up with under a share: a view made from fields read
+    // without one could be of the wrong size and outlive this read.
+    if (!this.#table.synced || !this.#segments.synced) throw ReadConflict.writes;
     try {
-      this.#sync();
       const t = this.#rel(options.now);
       const slot = this.#table.find(key, hashKey(key, this.#seed));
       if (slot !== NONE) bits = this.#table.bits(slot);
@@ -503,6 +507,9 @@ export class Store {
     if (typeof found !== "string" && !options.peek && !(bits & FETCHED)) {
       const table = this.#table;
       if (table.exchangeBits(found.slot, bits, bits | FETCHED) !== bits) throw ReadConflict.writes;
+      // A writer that came after the check may have counted the item
+      // unfetched (evicting or reclaiming it): then this get, too, comes after.
+      if (!check.valid()) throw ReadConflict.torn;
       found.fetched = true;
     }
     return found;

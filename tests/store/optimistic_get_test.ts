@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { ByteArena } from "../../lib/byte_arena.ts";
 import { ReadConflict } from "../../lib/store/read_conflict.ts";
+import { Store } from "../../lib/store/store.ts";
 import { bytes, clocked, hit, str } from "./_clocked.ts";
 
 const VALID = { valid: () => true };
@@ -82,4 +83,33 @@ Deno.test("Store.get with a check does not mark the item a writer put in the slo
   const item = c.peek("new")!;
   assert.equal(item.slot, slot, "the new item took the old one's slot");
   assert.equal(item.fetched, false, "and is not marked fetched");
+});
+
+Deno.test("Store.get with a check leaves catching up with another thread's growth to a read under a share", () => {
+  const c = clocked();
+  const other = new Store(c.store.memory); // as another worker attaches
+  c.set("k", "v");
+  c.get("k");
+  for (let i = 0; i < 20_000; i++) {
+    other.set(bytes(`grow:${i}`), bytes("x".repeat(200)), { now: c.now });
+  }
+  const into = new ByteArena();
+  assert.throws(
+    () => c.store.get(bytes("k"), { now: c.now, into, check: VALID }),
+    (e) => e === ReadConflict.writes,
+  );
+  assert.equal(str(hit(c.get("k"))!.value), "v", "a read under a share catches up");
+  assert.equal(str(hit(c.store.get(bytes("k"), { now: c.now, into, check: VALID }))!.value), "v");
+});
+
+Deno.test("Store.get with a check does not count a first fetch a writer may have counted unfetched", () => {
+  const c = clocked();
+  c.set("k", "v");
+  let calls = 0;
+  // Valid for the read, void by the time the mark is made.
+  const lateWriter = { valid: () => ++calls === 1 };
+  assert.throws(
+    () => c.store.get(bytes("k"), { now: c.now, into: new ByteArena(), check: lateWriter }),
+    (e) => e === ReadConflict.torn,
+  );
 });
