@@ -104,3 +104,23 @@ Deno.test("Segments refuse a record when the reserved space is full", () => {
   assert.equal(segments.reserve(1, 2 * SEGMENT), -1);
   assert.ok(segments.reserve(2, 1000) >= 0, "small records still fit");
 });
+
+Deno.test("Segments.read stops at bytes that are no record (the stale address of a reader without a share)", () => {
+  const { segments, addresses } = make();
+  addresses[0] = segments.reserve(0, 64);
+  // A client's value that looks like a head piece with 2^32 - 1 more pieces, none with bytes.
+  const value = new Uint8Array(64);
+  const view = new DataView(value.buffer);
+  view.setUint32(4, (0x8000_0000 | 0x4000_0000 | 16) >>> 0, true);
+  view.setUint32(8, 0xffff_ffff, true);
+  segments.write(addresses[0], 0, value);
+  const stale = addresses[0] + 8; // the record's bytes, read as if a record began there
+  const out = new Uint8Array(100);
+  const started = performance.now();
+  try {
+    segments.read(stale, 0, out);
+  } catch (err) {
+    assert.ok(err instanceof RangeError, String(err));
+  }
+  assert.ok(performance.now() - started < 1000, "returns instead of walking 2^32 pieces");
+});
