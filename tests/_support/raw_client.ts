@@ -24,6 +24,12 @@ export class RawClient implements AsyncDisposable {
     return new RawClient(conn);
   }
 
+  /** This end's address as memcached's `stats conns` prints a client's: `tcp:127.0.0.1:PORT`. */
+  get address(): string {
+    const addr = this.#conn.localAddr as Deno.NetAddr;
+    return `tcp:${addr.hostname}:${addr.port}`;
+  }
+
   /** Sends bytes or a byte string (one char per byte). */
   async send(data: Uint8Array | string): Promise<void> {
     const bytes = typeof data === "string" ? latin1(data) : data;

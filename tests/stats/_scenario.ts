@@ -89,6 +89,8 @@ export interface ScenarioResult {
   binaryGeneral: BinaryStats;
   /** Binary STAT of each of `BINARY_KEYS`. */
   binaryGroups: Record<(typeof BINARY_KEYS)[number], BinaryStats>;
+  /** The clients' addresses, as `stats conns` names them. */
+  clients: { text: string; binary: string };
 }
 
 /** Runs the script on a fresh server at `port` and reads every stats group. */
@@ -128,5 +130,6 @@ export async function runScenario(port: number): Promise<ScenarioResult> {
     groups,
     binaryGeneral,
     binaryGroups,
+    clients: { text: text.address, binary: binary.address },
   };
 }
