@@ -53,7 +53,8 @@ Deno.test("Stats across 4 workers: totals are exact and the limit is never passe
   const counters = new Int32Array(state);
   assert.equal(counters[VIOLATIONS], 0, "more connections admitted than the limit");
   assert.equal(counters[HELD], 0);
-  // How many a worker admits depends on how the workers interleave (fewer
-  // when they overlap): each admitted some, so the limit was exercised.
-  assert.ok(admitted.every((n) => n > 0), `admitted per worker: ${admitted.join(", ")}`);
+  // How many each worker admits depends on how the workers interleave (one
+  // may admit none while another holds every place: seen in CI, 15000,
+  // 15000, 2351, 0); the first to try is always admitted.
+  assert.ok(admitted.some((n) => n > 0), `admitted per worker: ${admitted.join(", ")}`);
 });
