@@ -6,7 +6,7 @@ import type { Request, Response, ResponseBatch } from "./messages.ts";
 import { commandSeries } from "./metrics/command_series.ts";
 import type { LatencyHistogram } from "./metrics/latency_histogram.ts";
 import type { RwLock, RwLockGuard } from "./rw_lock.ts";
-import { ReadConflict } from "./store/read_conflict.ts";
+import { type ReadCheck, ReadConflict } from "./store/read_conflict.ts";
 import { executeText, textAccess, textReadsOnce } from "./text/execute_text.ts";
 
 /** Options of a {@linkcode Dispatcher}. */
@@ -76,6 +76,7 @@ export class Dispatcher extends TransformStream<Request[], ResponseBatch> {
       new ConnectionState({ id: options.connectionId ?? 0, context: ctx });
     connection.partLimit = budget;
     let closed = false;
+    const check = new StampCheck(lock);
     /**
      * Runs `batch` from `start` holding `guard` (a share of `held`), taking
      * shares as requests need them, until done, over budget, or a share
@@ -89,7 +90,7 @@ export class Dispatcher extends TransformStream<Request[], ResponseBatch> {
     ): Stop => {
       const out: ResponseBatch = connection.begin();
       const timing = durations && { histogram: durations, now, since: from.since ?? now() };
-      const stop = runSome(batch, { from, lock, connection, out, budget, timing });
+      const stop = runSome(batch, { from, lock, check, connection, out, budget, timing });
       closed = connection.closing;
       if (out.length > 0) {
         // The values copied for these replies are free once the encoder copied them on.
@@ -155,6 +156,8 @@ interface RunOptions {
   /** The first request and the share held for it. */
   from: Held;
   lock: RwLock;
+  /** The check of an optimistic read, reused for every one. */
+  check: StampCheck;
   connection: ConnectionState;
   /** Where the connection queues replies (from its `begin()`). */
   out: Response[];
@@ -236,13 +239,12 @@ function execute(req: Request, connection: ConnectionState): void {
  * the item): nothing was queued or counted, and it is to run under a share.
  */
 function runOptimistic(req: Request, options: RunOptions): boolean {
-  const { lock, connection, out } = options;
-  const stamp = lock.optimistic();
-  if (stamp < 0) return false;
+  const { check, connection, out } = options;
+  if (!check.begin()) return false;
   const ctx = connection.context;
   const before = out.length;
   ctx.held = "read";
-  ctx.check = { valid: () => lock.validate(stamp) };
+  ctx.check = check;
   try {
     execute(req, connection);
     return true;
@@ -252,6 +254,26 @@ function runOptimistic(req: Request, options: RunOptions): boolean {
     return false;
   } finally {
     ctx.check = undefined;
+  }
+}
+
+/** The stamp of an optimistic read and its check ({@linkcode RwLock.optimistic}). */
+class StampCheck implements ReadCheck {
+  #lock: RwLock;
+  #stamp = -1;
+
+  constructor(lock: RwLock) {
+    this.#lock = lock;
+  }
+
+  /** Takes a stamp; false when a writer holds the lock. */
+  begin(): boolean {
+    this.#stamp = this.#lock.optimistic();
+    return this.#stamp >= 0;
+  }
+
+  valid(): boolean {
+    return this.#lock.validate(this.#stamp);
   }
 }
 

@@ -45,6 +45,27 @@ async function refusedOn(port: number, timeoutMs = 5000): Promise<void> {
   }
 }
 
+/** Each client sets its own key `k<i>` (flags `i`, value `v<i % 10>`). */
+async function setOneEach(clients: RawClient[]): Promise<void> {
+  for (const [i, client] of clients.entries()) {
+    await client.send(`set k${i} ${i} 0 2\r\nv${i % 10}\r\n`);
+    assert.equal(await client.readLine(), "STORED\r\n");
+  }
+}
+
+/** Every client gets every key of {@linkcode setOneEach} in one multi-get; returns the keys asked. */
+async function assertEachSeesAll(clients: RawClient[]): Promise<string> {
+  const keys = clients.map((_, i) => `k${i}`).join(" ");
+  for (const client of clients) {
+    await client.send(`get ${keys}\r\n`);
+    const reply = await client.readUntil("END\r\n");
+    for (let i = 0; i < clients.length; i++) {
+      assert.ok(reply.includes(`VALUE k${i} ${i} 2\r\nv${i % 10}\r\n`), reply);
+    }
+  }
+  return keys;
+}
+
 async function withServer(
   options: Parameters<typeof startServer>[0],
   fn: (server: RunningServer) => Promise<void>,
@@ -62,18 +83,8 @@ Deno.test("-t 4: every connection sees every write, whichever worker serves it",
     assert.ok(server instanceof ThreadedServer);
     const clients = await connectAll(server.port);
     try {
-      for (const [i, client] of clients.entries()) {
-        await client.send(`set k${i} ${i} 0 2\r\nv${i % 10}\r\n`);
-        assert.equal(await client.readLine(), "STORED\r\n");
-      }
-      const keys = clients.map((_, i) => `k${i}`).join(" ");
-      for (const client of clients) {
-        await client.send(`get ${keys}\r\n`);
-        const reply = await client.readUntil("END\r\n");
-        for (let i = 0; i < clients.length; i++) {
-          assert.ok(reply.includes(`VALUE k${i} ${i} 2\r\nv${i % 10}\r\n`), reply);
-        }
-      }
+      await setOneEach(clients);
+      const keys = await assertEachSeesAll(clients);
       await clients[0].send("flush_all\r\n");
       assert.equal(await clients[0].readLine(), "OK\r\n");
       for (const client of clients) {
@@ -167,10 +178,7 @@ Deno.test("-t 4: a warm restart keeps what every worker stored; workers report t
     await withServer({ memoryFile }, async (server) => {
       const clients = await connectAll(server.port);
       try {
-        for (const [i, client] of clients.entries()) {
-          await client.send(`set k${i} ${i} 0 2\r\nv${i % 10}\r\n`);
-          assert.equal(await client.readLine(), "STORED\r\n");
-        }
+        await setOneEach(clients);
       } finally {
         for (const client of clients) client.close();
       }
@@ -178,14 +186,7 @@ Deno.test("-t 4: a warm restart keeps what every worker stored; workers report t
     await withServer({ memoryFile }, async (server) => {
       const clients = await connectAll(server.port);
       try {
-        const keys = clients.map((_, i) => `k${i}`).join(" ");
-        for (const client of clients) {
-          await client.send(`get ${keys}\r\n`);
-          const reply = await client.readUntil("END\r\n");
-          for (let i = 0; i < clients.length; i++) {
-            assert.ok(reply.includes(`VALUE k${i} ${i} 2\r\nv${i % 10}\r\n`), reply);
-          }
-        }
+        await assertEachSeesAll(clients);
       } finally {
         for (const client of clients) client.close();
       }

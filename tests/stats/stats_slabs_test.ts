@@ -57,14 +57,12 @@ interface Usage {
   items: number;
 }
 
+function emptyUsage(): Usage {
+  return { classes: new Map(), usedChunks: new Map(), memRequested: new Map(), bytes: 0, items: 0 };
+}
+
 function predict(classes: SlabClasses, items: { key: string; n: number; flags: number }[]): Usage {
-  const usage: Usage = {
-    classes: new Map(),
-    usedChunks: new Map(),
-    memRequested: new Map(),
-    bytes: 0,
-    items: 0,
-  };
+  const usage = emptyUsage();
   const add = (map: Map<number, number>, id: number, n: number) => {
     if (id === 0 || n === 0) return;
     map.set(id, (map.get(id) ?? 0) + n);
@@ -84,13 +82,7 @@ function predict(classes: SlabClasses, items: { key: string; n: number; flags: n
 }
 
 async function observe(client: RawClient): Promise<Usage> {
-  const usage: Usage = {
-    classes: new Map(),
-    usedChunks: new Map(),
-    memRequested: new Map(),
-    bytes: 0,
-    items: 0,
-  };
+  const usage = emptyUsage();
   const slabs = statMap(await textStats(client, "stats slabs"));
   for (const [name, value] of slabs) {
     const m = /^(\d+):used_chunks$/.exec(name);
