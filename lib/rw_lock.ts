@@ -416,7 +416,6 @@ function spin(done: () => boolean, micros: number): boolean {
   return false;
 }
 
-/** A held share: releases its turn once. */
 /** One read ticket held by several readers of one thread; the last to release ends the turn. */
 class ReadShare {
   readonly ticket: number;
@@ -443,6 +442,7 @@ class ReadShare {
   }
 }
 
+/** A held share: releases its turn once. */
 class Guard implements RwLockGuard {
   #lock: RwLock | undefined;
   #write: boolean;
