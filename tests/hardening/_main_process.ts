@@ -11,6 +11,12 @@ export interface MainProcess extends AsyncDisposable {
   child: Deno.ChildProcess;
   /** Collected stderr (complete once the process has exited). */
   stderr(): Promise<string>;
+  /**
+   * The first match of `pattern` in stderr as it arrives, e.g. in the
+   * start-up line; rejects if the process exits without printing it, or
+   * after `timeoutMs` (default 15 s).
+   */
+  stderrMatch(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
 }
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
@@ -59,15 +65,55 @@ export async function startMain(
     stdout: "null",
     stderr: "piped",
   }).spawn();
-  const stderr = new Response(child.stderr).text();
+  const watch = watchStderr(child.stderr);
+  const stderr = watch.all;
   await waitForPort(port, child, "main.ts", options.timeoutMs ?? 15_000, () => stderr);
   return {
     port,
     child,
     stderr: () => stderr,
+    stderrMatch: watch.match,
     async [Symbol.asyncDispose]() {
       await stop(child, "SIGKILL");
       await stderr;
     },
   };
+}
+
+/** Collects a stream's text, and finds patterns in it as it arrives. */
+function watchStderr(stream: ReadableStream<Uint8Array>): {
+  all: Promise<string>;
+  match: (pattern: RegExp, timeoutMs?: number) => Promise<RegExpMatchArray>;
+} {
+  let text = "";
+  const waiters = new Set<() => void>();
+  const all = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) {
+      text += decoder.decode(chunk, { stream: true });
+      for (const check of waiters) check();
+    }
+    text += decoder.decode();
+    return text;
+  })();
+  const match = (pattern: RegExp, timeoutMs = 15_000) =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const fail = (why: string) => {
+        if (!waiters.delete(check)) return;
+        clearTimeout(timer);
+        reject(new Error(`main.ts ${why} without printing ${pattern}; stderr: ${text}`));
+      };
+      const timer = setTimeout(() => fail(`ran ${timeoutMs} ms`), timeoutMs);
+      const check = () => {
+        const found = text.match(pattern);
+        if (!found) return;
+        waiters.delete(check);
+        clearTimeout(timer);
+        resolve(found);
+      };
+      waiters.add(check);
+      check();
+      all.then(() => fail("exited"), reject);
+    });
+  return { all, match };
 }
