@@ -206,7 +206,7 @@ function runSome(batch: Request[], options: RunOptions): Stop {
         started = now;
       }
       for (let j = before; j < out.length; j++) bytes += responseSize(out[j]);
-      if (bytes > budget) return { next: i + 1, need: "none", since: timing ? timing.now() : 0 };
+      if (bytes > budget) return { next: i + 1, need: "none", since: started };
     }
     return { next: batch.length, need: "none", since: 0 };
   } finally {
@@ -234,9 +234,10 @@ function execute(req: Request, connection: ConnectionState): void {
 /**
  * Runs a one-key get holding no share of the lock, under a stamp of
  * {@linkcode RwLock.optimistic}: no thread's turn then waits for it, and it
- * writes nothing shared. False when it could not (a writer holds or awaits
- * the lock, or one had a turn while it read, or the read would have to mark
- * the item): nothing was queued or counted, and it is to run under a share.
+ * writes nothing shared but a first fetch's mark. False when it could not (a
+ * writer holds the lock, or one had a turn while it read, or the read would
+ * have to bump the item or mark it dead): nothing was queued or counted, and
+ * it is to run under a share.
  */
 function runOptimistic(req: Request, options: RunOptions): boolean {
   const { check, connection, out } = options;

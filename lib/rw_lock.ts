@@ -27,10 +27,8 @@ const USERS = 0;
 const READ = 1;
 /** Writers may enter while their ticket equals this; counts finished turns. */
 const WRITE = 2;
-/** 1 while a writer holds the lock (for `writing` only). */
-const WRITER = 3;
 /** Writers' turns begun and ended: odd while a writer holds the lock. */
-const WRITES = 4;
+const WRITES = 3;
 /**
  * Int32s of the counters (one 64-byte line), then the wake-up slots, the
  * readers' slots and the sleepers' counts.
@@ -138,7 +136,7 @@ export class RwLock {
 
   /** Whether a writer holds the lock now. */
   get writing(): boolean {
-    return Atomics.load(this.#a, WRITER) === 1;
+    return (Atomics.load(this.#a, WRITES) & 1) !== 0;
   }
 
   /** Number of callers waiting for the lock. */
@@ -327,7 +325,6 @@ export class RwLock {
 
   /** A writer's turn begins: before it changes anything, optimistic readers can tell. */
   #beginWrite(): void {
-    Atomics.store(this.#a, WRITER, 1);
     Atomics.add(this.#a, WRITES, 1);
   }
 
@@ -339,7 +336,6 @@ export class RwLock {
       return;
     }
     Atomics.add(a, WRITES, 1);
-    Atomics.store(a, WRITER, 0);
     Atomics.add(a, WRITE, 1);
     this.#admitReaders((Atomics.add(a, READ, 1) + 1) | 0);
   }

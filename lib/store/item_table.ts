@@ -154,12 +154,12 @@ export class ItemTable implements RecordOwners {
     return this.#c[MASK] + 1;
   }
 
-  /** Catches up with buffer growth by other threads. */
   /** Whether this thread's view of the buffers is current (no growth since the last `sync`). */
   get synced(): boolean {
     return this.#c[GENERATION] === this.#generation;
   }
 
+  /** Catches up with buffer growth by other threads. */
   sync(): void {
     const c = this.#c;
     if (c[GENERATION] === this.#generation) return;
