@@ -1,6 +1,7 @@
 /**
  * Shared helpers of the bench scripts: start mbserver or memcached on a free
- * loopback port, read a process's resident memory and CPU time from /proc.
+ * loopback port, read a process's resident memory and CPU time from /proc,
+ * take the median of a run's figures.
  *
  * @module
  */
@@ -115,4 +116,11 @@ function procFile(path: string): string {
     .outputSync();
   if (!out.success) throw new Error(`Cannot read ${path}`);
   return new TextDecoder().decode(out.stdout);
+}
+
+/** The median of `xs` (the mean of the middle two for an even count). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }

@@ -16,7 +16,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { freePort, startBenchServer } from "./_servers.ts";
+import { freePort, median, startBenchServer } from "./_servers.ts";
 import { closer, waitForPort } from "../tests/_support/child_server.ts";
 
 const SCENARIOS: Record<string, string[]> = {
@@ -83,12 +83,6 @@ async function measure(setup: Setup, args: string[], seconds: number): Promise<n
   const m = /TPS:\s*(\d+)/.exec(text);
   if (!m) throw new Error(`memcaslap printed no result for ${setup}:\n${text.slice(-2000)}`);
   return Number(m[1]);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
 if (import.meta.main) {

@@ -15,7 +15,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { cpuSeconds, startBenchServer } from "./_servers.ts";
+import { cpuSeconds, median, startBenchServer } from "./_servers.ts";
 
 /** Load scenarios: memcaslap arguments and what they mean. */
 export const SCENARIOS: Record<string, { args: string[]; meaning: string }> = {
@@ -64,12 +64,6 @@ async function measure(
   if (!m) throw new Error(`memcaslap printed no result:\n${text.slice(-2000)}`);
   const ops = Number(m[1]);
   return { ops, tps: Number(m[2]), usPerOp: (1e6 * used) / Math.max(ops, 1) };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
 if (import.meta.main) {
