@@ -1,5 +1,7 @@
 /**
- * Runs `main.ts` as a subprocess on a free port, for CLI, signal and TLS tests.
+ * Runs `main.ts` as a subprocess, for CLI, signal and TLS tests: on port 0,
+ * with the port it bound read back from its start-up line, so no port picked
+ * beforehand can be taken in between (but with `--quiet`, which prints none).
  *
  * @module
  */
@@ -27,7 +29,7 @@ export interface StartMainOptions {
   allowRead?: boolean;
   /** More `deno run` flags, e.g. `--allow-write=DIR`. @default {[]} */
   denoFlags?: string[];
-  /** The port (a restart on the same one). @default {a free port} */
+  /** The port (a restart on the same one). @default {0: one the system picks; with `--quiet`, a free one picked here} */
   port?: number;
   /** How long to wait for it to accept connections. @default {15000} */
   timeoutMs?: number;
@@ -37,13 +39,17 @@ export interface StartMainOptions {
 
 /**
  * Starts `deno run --allow-net [--allow-read] main.ts -p PORT ...args` and
- * waits until it accepts TCP connections.
+ * waits until it accepts TCP connections. With port 0 (the default) the
+ * port is the one its start-up line names; with `--quiet` (no such line) a
+ * free port is picked beforehand.
+ *
+ * @throws {Error} When it exits or times out before it listens (the child is killed).
  */
 export async function startMain(
   args: string[],
   options: StartMainOptions = {},
 ): Promise<MainProcess> {
-  const port = options.port ?? freePort();
+  const requested = options.port ?? (args.includes("--quiet") ? freePort() : 0);
   const deno = [
     Deno.execPath(),
     "run",
@@ -52,7 +58,7 @@ export async function startMain(
     ...(options.denoFlags ?? []),
     MAIN,
     "-p",
-    String(port),
+    String(requested),
     ...args,
   ];
   // `exec` keeps one process: the pid is the server's, signals reach it.
@@ -67,7 +73,17 @@ export async function startMain(
   }).spawn();
   const watch = watchStderr(child.stderr);
   const stderr = watch.all;
-  await waitForPort(port, child, "main.ts", options.timeoutMs ?? 15_000, () => stderr);
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  let port = requested;
+  if (port === 0) {
+    try {
+      port = Number((await watch.match(/ listening on \S+:(\d+) /, timeoutMs))[1]);
+    } catch (err) {
+      await stop(child, "SIGKILL");
+      throw err;
+    }
+  }
+  await waitForPort(port, child, "main.ts", timeoutMs, () => stderr);
   return {
     port,
     child,
