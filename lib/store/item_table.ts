@@ -161,8 +161,8 @@ export class ItemTable implements RecordOwners {
 
   /** Catches up with buffer growth by other threads. */
   sync(): void {
+    if (this.synced) return;
     const c = this.#c;
-    if (c[GENERATION] === this.#generation) return;
     this.#generation = c[GENERATION];
     this.#i = new Int32Array(this.#memory.lines, 0, c[CAPACITY] * STRIDE);
     this.#f = new Float64Array(this.#memory.lines, 0, c[CAPACITY] * F_STRIDE);

@@ -174,7 +174,7 @@ export class Segments {
 
   /** Catches up with buffer growth by other threads. */
   sync(): void {
-    if (this.#t[GENERATION] === this.#generation) return;
+    if (this.synced) return;
     this.#generation = this.#t[GENERATION];
     this.#data = new Uint8Array(this.#memory.data, 0, this.#memory.data.byteLength);
   }
