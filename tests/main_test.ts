@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { VERSION } from "../lib/config.ts";
 import { freePort, stop } from "./_support/child_server.ts";
 import { RawClient } from "./_support/raw_client.ts";
+import { startMain } from "./hardening/_main_process.ts";
 import { selfSigned } from "./_support/self_signed.ts";
 import { OPENSSL, SCRIPT, testWithTools } from "./_support/tools.ts";
 
@@ -78,9 +79,8 @@ async function runMainOnTerminal(denoFlags: string[], args: string[]) {
   };
 }
 
-/** A main.ts started on `-p 0`, its first stderr line read. */
+/** A main.ts started on `-p 0` by {@linkcode startMain}, its first stderr line read. */
 interface StartedMain extends AsyncDisposable {
-  child: Deno.ChildProcess;
   /** The start-up line, without its newline. */
   firstLine: string;
   /** The port the start-up line names. */
@@ -89,43 +89,20 @@ interface StartedMain extends AsyncDisposable {
   stop(signal?: Deno.Signal): Promise<{ code: number; rest: string }>;
 }
 
-/** Starts `deno run <denoFlags> main.ts -p 0 <args>` and reads its start-up line. */
+/** Starts `deno run --allow-net <denoFlags> main.ts -p 0 <args>` and reads its start-up line. */
 async function startOnPort0(denoFlags: string[], args: string[]): Promise<StartedMain> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...denoFlags, MAIN, "-p", "0", ...args],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const timer = setTimeout(() => child.kill("SIGKILL"), TIMEOUT_MS);
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += value;
-  }
-  clearTimeout(timer);
-  const rest = (async () => {
-    let more = text.slice(text.indexOf("\n") + 1);
-    while (true) {
-      const { value, done } = await reader.read();
-      if (done) return more;
-      more += value;
-    }
-  })();
-  const firstLine = text.includes("\n") ? text.slice(0, text.indexOf("\n")) : text;
-  const port = Number(/:(\d+) with /.exec(firstLine)?.[1] ?? NaN);
+  const main = await startMain(args, { denoFlags, timeoutMs: TIMEOUT_MS });
+  const firstLine = (await main.stderrMatch(/^[^\n]*(?=\n)/, TIMEOUT_MS))[0];
   const stopped = async (signal: Deno.Signal = "SIGTERM") => {
-    await stop(child, signal);
-    return { code: (await child.status).code, rest: await rest };
+    await stop(main.child, signal);
+    const code = (await main.child.status).code;
+    return { code, rest: (await main.stderr()).slice(firstLine.length + 1) };
   };
   return {
-    child,
     firstLine,
-    port,
+    port: main.port,
     stop: stopped,
-    [Symbol.asyncDispose]: async () => void await stopped("SIGKILL"),
+    [Symbol.asyncDispose]: () => main[Symbol.asyncDispose](),
   };
 }
 
@@ -199,7 +176,7 @@ testWithTools(
 );
 
 Deno.test("main.ts's start-up line names the port -p 0 bound, -m, -c and -I", async () => {
-  await using main = await startOnPort0(["--allow-net"], ["-m", "7", "-c", "33", "-I", "512k"]);
+  await using main = await startOnPort0([], ["-m", "7", "-c", "33", "-I", "512k"]);
   assert.equal(
     main.firstLine,
     `mbserver ${VERSION} listening on 127.0.0.1:${main.port} with -m 7 -c 33 -I 512k; ` +
@@ -214,7 +191,7 @@ Deno.test("main.ts's start-up line names the port -p 0 bound, -m, -c and -I", as
 });
 
 Deno.test("main.ts -t 2 serves with --allow-net alone: the workers' code needs no --allow-read", async () => {
-  await using main = await startOnPort0(["--allow-net"], ["-t", "2"]);
+  await using main = await startOnPort0([], ["-t", "2"]);
   assert.match(main.firstLine, / with -m 64 -c 1024 -I 1m -t 2; /);
   for (let i = 0; i < 4; i++) {
     await using client = await RawClient.connect(main.port);
@@ -243,7 +220,7 @@ testWithTools(
     const refused = await runMain(["--allow-net"], ["-p", "0", ...args]);
     const allowRead = /(--allow-read=\S+) to the deno run flags/.exec(refused.stderr)?.[1];
     assert.ok(allowRead, refused.stderr);
-    await using main = await startOnPort0(["--allow-net", allowRead], args);
+    await using main = await startOnPort0([allowRead], args);
     assert.equal(
       main.firstLine,
       `mbserver ${VERSION} listening on 127.0.0.1:${main.port} with -m 64 -c 1024 -I 1m; ` +
