@@ -1,5 +1,6 @@
 import type { Connection } from "./connection.ts";
 import type { ConnectionInfo } from "./connection_info.ts";
+import type { ConnectionRoster } from "./connection_roster.ts";
 import { MemoryReclaimer } from "./memory_reclaimer.ts";
 
 /** Options of a {@linkcode ConnectionSet}. */
@@ -16,6 +17,12 @@ export interface ConnectionSetOptions {
    * (connections tell it of their pipelines that end). @default {a MemoryReclaimer}
    */
   reclaimer?: MemoryReclaimer;
+  /**
+   * In a worker of a server with several: where this worker lists its
+   * connections for the others, and reads theirs ({@linkcode ConnectionSet.infos}).
+   * Their last commands are refreshed with the idle checks.
+   */
+  roster?: ConnectionRoster;
 }
 
 /**
@@ -34,7 +41,9 @@ export interface ConnectionSetOptions {
  * ```
  */
 export class ConnectionSet {
-  #live = new Set<Connection>();
+  /** Each live connection, with its slot in the roster (-1 without one). */
+  #live = new Map<Connection, number>();
+  #roster: ConnectionRoster | undefined;
   #onClosed: () => void;
   #reclaimer: MemoryReclaimer;
   #timer: ReturnType<typeof setInterval>;
@@ -42,7 +51,11 @@ export class ConnectionSet {
   constructor(options: ConnectionSetOptions = {}) {
     this.#onClosed = options.onClosed ?? (() => {});
     this.#reclaimer = options.reclaimer ?? new MemoryReclaimer();
-    this.#timer = setInterval(() => this.releaseIdle(), options.idleCheckMs ?? 1000);
+    this.#roster = options.roster;
+    this.#timer = setInterval(() => {
+      this.releaseIdle();
+      this.#refreshRoster();
+    }, options.idleCheckMs ?? 1000);
     Deno.unrefTimer(this.#timer as unknown as number);
   }
 
@@ -51,16 +64,23 @@ export class ConnectionSet {
     return this.#live.size;
   }
 
-  /** What `stats conns` shows of each connection. */
+  /**
+   * What `stats conns` shows of each connection: this set's, then those the
+   * other workers listed in the roster (their last commands as of their
+   * last idle check).
+   */
   infos(): ConnectionInfo[] {
-    return [...this.#live].map((connection) => connection.info());
+    const own = [...this.#live.keys()].map((connection) => connection.info());
+    return this.#roster ? own.concat(this.#roster.others()) : own;
   }
 
   /** Tracks `connection` until it closes. */
   add(connection: Connection): void {
-    this.#live.add(connection);
+    const slot = this.#roster?.add(connection.info()) ?? -1;
+    this.#live.set(connection, slot);
     connection.done.then(() => {
       this.#live.delete(connection);
+      this.#roster?.remove(slot);
       this.#reclaimer.note();
       this.#onClosed();
     });
@@ -69,24 +89,31 @@ export class ConnectionSet {
   /** Lets go the pipelines of connections idle since the last call; returns how many. */
   releaseIdle(): number {
     let released = 0;
-    for (const connection of this.#live) if (connection.releaseIfIdle()) released++;
+    for (const connection of this.#live.keys()) if (connection.releaseIfIdle()) released++;
     this.#reclaimer.tick();
     return released;
   }
 
   /** Stops reading on every connection: requests already read are answered, then each closes. */
   stopAll(): void {
-    for (const connection of this.#live) connection.stop();
+    for (const connection of this.#live.keys()) connection.stop();
   }
 
   /** Closes every connection at once. */
   closeAll(): void {
-    for (const connection of this.#live) connection.close();
+    for (const connection of this.#live.keys()) connection.close();
   }
 
   /** Resolves once every connection open now has closed. */
   async settled(): Promise<void> {
-    await Promise.all([...this.#live].map((connection) => connection.done));
+    await Promise.all([...this.#live.keys()].map((connection) => connection.done));
+  }
+
+  /** Notes each connection's last command and state in the roster, for the other workers. */
+  #refreshRoster(): void {
+    const roster = this.#roster;
+    if (!roster) return;
+    for (const [connection, slot] of this.#live) roster.update(slot, connection.info());
   }
 
   /** Stops the idle checks. */

@@ -5,6 +5,7 @@ import { CommandContext, type CommandSettings, type SnapshotFigures } from "./co
 import { hostPort, type ServerOptions, VERSION } from "./config.ts";
 import { Connection, type ConnectionShared } from "./connection.ts";
 import { ConnectionLimits } from "./connection_limits.ts";
+import { ConnectionRoster } from "./connection_roster.ts";
 import { ConnectionSet } from "./connection_set.ts";
 import { MemoryReclaimer } from "./memory_reclaimer.ts";
 import { COMMAND_NAMES } from "./metrics/command_series.ts";
@@ -56,6 +57,8 @@ export interface WorkerSetup {
   durations?: SharedArrayBuffer;
   /** With `-e`: the snapshot figures the main thread publishes ({@linkcode SnapshotFigures}). */
   snapshotFigures?: SharedArrayBuffer;
+  /** Every worker's connections, for `stats conns` ({@linkcode ConnectionRoster.allocate}). */
+  roster?: SharedArrayBuffer;
   /** Called for the text `shutdown` command: the whole server stops, not one worker. */
   shutdown(): void;
 }
@@ -207,6 +210,8 @@ export class Server {
     this.#connections = new ConnectionSet({
       idleCheckMs: options.idleCheckIntervalMs,
       reclaimer,
+      roster: worker?.roster &&
+        new ConnectionRoster(worker.roster, { worker: worker.worker, workers: worker.threads }),
       onClosed: () => {
         this.stats.c.curr_connections--;
         this.stats.leave();

@@ -3,6 +3,7 @@ import { type ServerOptions } from "./config.ts";
 import { COMMAND_NAMES } from "./metrics/command_series.ts";
 import { LatencyHistogram } from "./metrics/latency_histogram.ts";
 import { ServerMetrics } from "./metrics/server_metrics.ts";
+import { ConnectionRoster } from "./connection_roster.ts";
 import { RwLock } from "./rw_lock.ts";
 import {
   commandSettings,
@@ -292,6 +293,10 @@ export class ThreadedServer {
     // other connections, and under load polling only takes the core from
     // the holder (measured: slower at any polling time).
     const spinMicros = 0;
+    const roster = ConnectionRoster.allocate({
+      workers: this.threads,
+      maxConnections: options.maxConnections ?? 1024,
+    });
     const listening: Promise<void>[] = [];
     // A failure of any worker ends the start: those still starting are stopped, never listening.
     const failed = Promise.withResolvers<never>();
@@ -341,6 +346,7 @@ export class ThreadedServer {
             clock: this.#clock,
             durations: this.#durations,
             snapshotFigures: this.#figures,
+            roster,
           },
         } satisfies ToWorker,
       );

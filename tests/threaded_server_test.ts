@@ -118,6 +118,53 @@ Deno.test("-t 4: stats from any connection total every worker's counters and rep
   });
 });
 
+/** `stats conns` asked over `client`: each client connection's address and state. */
+async function conns(client: RawClient): Promise<Map<string, string>> {
+  await client.send("stats conns\r\n");
+  const lines = (await client.readUntil("END\r\n")).split("\r\n");
+  const field = (id: string, name: string) =>
+    lines.find((l) => l.startsWith(`STAT ${id}:${name} `))?.split(" ")[2];
+  const listed = new Map<string, string>();
+  for (const line of lines) {
+    const id = line.match(/^STAT (\d+):listen_addr /)?.[1];
+    if (id !== undefined) listed.set(field(id, "addr")!, field(id, "state")!);
+  }
+  return listed;
+}
+
+Deno.test("-t 4: stats conns from any connection lists the connections of every worker", async () => {
+  await withServer({}, async (server) => {
+    const clients = await connectAll(server.port);
+    try {
+      for (const asking of [clients[0], clients[CONNECTIONS - 1]]) {
+        const listed = await conns(asking);
+        assert.deepEqual(
+          [...listed.keys()].sort(),
+          clients.map((c) => c.address).sort(),
+          "every client, whichever worker serves it",
+        );
+        for (const client of clients) {
+          const state = client === asking ? "conn_parse_cmd" : "conn_read";
+          assert.equal(listed.get(client.address), state, client.address);
+        }
+      }
+      // Closed connections leave every worker's list.
+      const closing = clients.splice(1);
+      for (const client of closing) client.close();
+      const left = [clients[0].address];
+      const end = Date.now() + 5000;
+      let listed = [...(await conns(clients[0])).keys()];
+      while (String(listed) !== String(left) && Date.now() < end) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        listed = [...(await conns(clients[0])).keys()];
+      }
+      assert.deepEqual(listed, left, "the closed connections are off every worker's list");
+    } finally {
+      for (const client of clients) client.close();
+    }
+  });
+});
+
 Deno.test("-t 4: per-class counts of stats slabs and stats items are the server's", async () => {
   await withServer({}, async (server) => {
     const clients = await connectAll(server.port);
