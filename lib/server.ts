@@ -11,7 +11,7 @@ import { MemoryReclaimer } from "./memory_reclaimer.ts";
 import { COMMAND_NAMES } from "./metrics/command_series.ts";
 import { LatencyHistogram } from "./metrics/latency_histogram.ts";
 import { ServerMetrics } from "./metrics/server_metrics.ts";
-import { PrefixStats } from "./prefix_stats.ts";
+import { PrefixStats, type PrefixStatsMemory } from "./prefix_stats.ts";
 import { RwLock } from "./rw_lock.ts";
 import type { SlabClassesOptions } from "./slab_classes.ts";
 import { Snapshotter } from "./snapshot/snapshotter.ts";
@@ -59,6 +59,8 @@ export interface WorkerSetup {
   snapshotFigures?: SharedArrayBuffer;
   /** Every worker's connections, for `stats conns` ({@linkcode ConnectionRoster.allocate}). */
   roster?: SharedArrayBuffer;
+  /** Every worker's `stats detail` counts ({@linkcode PrefixStats.allocate}). */
+  detail?: PrefixStatsMemory;
   /** Called for the text `shutdown` command: the whole server stops, not one worker. */
   shutdown(): void;
 }
@@ -155,6 +157,8 @@ export class Server {
       detail: new PrefixStats({
         delimiter: options.prefixDelimiter,
         enabled: options.prefixDelimiter !== undefined,
+        memory: worker?.detail,
+        worker: worker?.worker,
       }),
       connections: () => this.#connections.infos(),
       clock,

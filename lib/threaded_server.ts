@@ -4,6 +4,7 @@ import { COMMAND_NAMES } from "./metrics/command_series.ts";
 import { LatencyHistogram } from "./metrics/latency_histogram.ts";
 import { ServerMetrics } from "./metrics/server_metrics.ts";
 import { ConnectionRoster } from "./connection_roster.ts";
+import { PrefixStats } from "./prefix_stats.ts";
 import { RwLock } from "./rw_lock.ts";
 import {
   commandSettings,
@@ -297,6 +298,10 @@ export class ThreadedServer {
       workers: this.threads,
       maxConnections: options.maxConnections ?? 1024,
     });
+    const detail = PrefixStats.allocate({
+      workers: this.threads,
+      enabled: options.prefixDelimiter !== undefined,
+    });
     const listening: Promise<void>[] = [];
     // A failure of any worker ends the start: those still starting are stopped, never listening.
     const failed = Promise.withResolvers<never>();
@@ -347,6 +352,7 @@ export class ThreadedServer {
             durations: this.#durations,
             snapshotFigures: this.#figures,
             roster,
+            detail,
           },
         } satisfies ToWorker,
       );

@@ -69,3 +69,44 @@ Deno.test("PrefixStats counts gets, hits, sets and deletes; skips keys without a
   assert.equal(detail.dump(), "PREFIX a get 0 hit 0 set 1 del 0\r\nEND\r\n", "counts start over");
   assert.throws(() => new PrefixStats({ delimiter: "ab" }), /must be one character/);
 });
+
+/** The prefix stats of `workers` workers over one memory. */
+function workers(n: number, enabled = false): PrefixStats[] {
+  const memory = PrefixStats.allocate({ workers: n, enabled });
+  return Array.from({ length: n }, (_, worker) => new PrefixStats({ memory, worker }));
+}
+
+Deno.test("PrefixStats of several workers: on, off, counts and reset are the server's", () => {
+  const [a, b, c] = workers(3);
+  assert.equal(b.enabled, false);
+  a.enabled = true;
+  assert.ok(b.enabled && c.enabled, "stats detail on from one worker turns it on for all");
+  a.recordSet(bytes("user:1"));
+  b.recordGet(bytes("user:1"), true);
+  c.recordGet(bytes("user:2"), false);
+  c.recordDelete(bytes("user:1"));
+  const dump = "PREFIX user get 2 hit 1 set 1 del 1\r\nEND\r\n";
+  assert.equal(a.dump(), dump);
+  assert.equal(c.dump(), dump, "the same from every worker");
+  b.reset();
+  assert.equal(a.dump(), "END\r\n", "reset from one worker forgets every worker's prefixes");
+  a.recordSet(bytes("user:1"));
+  assert.equal(c.dump(), "PREFIX user get 0 hit 0 set 1 del 0\r\nEND\r\n", "counts start over");
+  c.enabled = false;
+  assert.equal(a.enabled, false);
+  assert.ok(workers(2, true)[1].enabled, "-D turns it on for every worker");
+});
+
+Deno.test("PrefixStats of several workers: a prefix is as new as its first sighting on any", () => {
+  const same = [...Array(2000).keys()].map(String).filter((p) => murmur3(p) % 256 === 7);
+  const [a, b] = workers(2);
+  b.recordSet(bytes(`${same[0]}:k`));
+  a.recordSet(bytes(`${same[1]}:k`));
+  a.recordSet(bytes(`${same[0]}:k`)); // new to a, but b saw it before same[1]
+  assert.equal(
+    a.dump(),
+    `PREFIX ${same[1]} get 0 hit 0 set 1 del 0\r\nPREFIX ${
+      same[0]
+    } get 0 hit 0 set 2 del 0\r\nEND\r\n`,
+  );
+});

@@ -165,6 +165,35 @@ Deno.test("-t 4: stats conns from any connection lists the connections of every 
   });
 });
 
+Deno.test("-t 4: stats detail on, its dump and stats reset hold for every worker", async () => {
+  await withServer({}, async (server) => {
+    const clients = await connectAll(server.port);
+    const ask = async (client: RawClient, command: string, end = "END\r\n") => {
+      await client.send(`${command}\r\n`);
+      return await client.readUntil(end);
+    };
+    try {
+      assert.equal(await ask(clients[0], "stats detail on", "\r\n"), "OK\r\n");
+      for (const [i, client] of clients.entries()) {
+        assert.equal(await ask(client, `set p${i % 3}:k${i} 0 0 1\r\nv`, "\r\n"), "STORED\r\n");
+        await ask(client, `get p${i % 3}:k${i}`);
+      }
+      const dump = (await ask(clients[CONNECTIONS - 1], "stats detail dump")).split("\r\n");
+      for (const prefix of ["p0", "p1", "p2"]) {
+        assert.ok(dump.includes(`PREFIX ${prefix} get 4 hit 4 set 4 del 0`), dump.join("\n"));
+      }
+      assert.match(await ask(clients[5], "stats settings"), /STAT detail_enabled yes\r\n/);
+      assert.equal(await ask(clients[7], "stats reset", "\r\n"), "RESET\r\n");
+      assert.equal(await ask(clients[2], "stats detail dump"), "END\r\n");
+      assert.equal(await ask(clients[3], "stats detail off", "\r\n"), "OK\r\n");
+      for (const client of clients) await ask(client, "get p0:k0");
+      assert.equal(await ask(clients[0], "stats detail dump"), "END\r\n", "off on every worker");
+    } finally {
+      for (const client of clients) client.close();
+    }
+  });
+});
+
 Deno.test("-t 4: per-class counts of stats slabs and stats items are the server's", async () => {
   await withServer({}, async (server) => {
     const clients = await connectAll(server.port);

@@ -1,6 +1,6 @@
 /**
  * What `stats` and its groups report after the scenario of `_scenario.ts`,
- * as memcached 1.6.18 (default settings, `-t 1`) reports it: every name in
+ * as memcached 1.6.18 (default settings, `-t 1`; {@linkcode withThreads} for more) reports it: every name in
  * order, and each value either exact or, where memcached's own value is not
  * deterministic (process, clock, allocator and background-thread figures), a
  * pattern:
@@ -373,3 +373,8 @@ export const SLABS = `
 active_slabs 6
 total_malloced 6291456
 `;
+
+/** An expectation above as a server with `threads` worker threads reports it (`-t`). */
+export function withThreads(expected: string, threads: number): string {
+  return expected.replace(/^(threads|num_threads|num_threads_per_udp) 1$/gm, `$1 ${threads}`);
+}
