@@ -270,15 +270,20 @@ export class Connection {
         const { done, value } = await output.read();
         if (done) return;
         this.#limited.writing(true);
+        // Counted before the write: a client that has its reply never reads a
+        // `stats` that lacks it (another worker may answer it meanwhile).
+        stats.bytes_written += value.length;
+        let written = 0;
         try {
-          let written = 0;
           while (written < value.length) {
             written += await this.#io.write(written === 0 ? value : value.subarray(written));
           }
+        } catch (err) {
+          stats.bytes_written -= value.length - written;
+          throw err;
         } finally {
           this.#limited.writing(false);
         }
-        stats.bytes_written += value.length;
         encoder.recycle(value);
       }
     } catch (err) {

@@ -74,7 +74,12 @@ testEachTarget("stats groups after a known sequence read as memcached's", async 
   const before = new Map(result.before);
   assert.equal(before.get("bytes_read"), "7", "the first stats line is counted read");
   assert.equal(before.get("bytes_written"), "0");
-  assert.equal(before.get("total_connections"), "4", "listener + probe + 2 clients");
+  // With worker threads a connection is counted by the thread it is handed to, after the
+  // accept, in memcached as in mbserver: one that has sent nothing yet may not be counted
+  // (memcached -t 4 was seen at 2). After the script every client has, and it is.
+  if (target.threads === 1) {
+    assert.equal(before.get("total_connections"), "4", "listener + probe + 2 clients");
+  }
   assert.deepEqual(result.before.map(([n]) => n), result.after.map(([n]) => n));
 
   expectStats(result.after, withThreads(GENERAL_AFTER, target.threads), "stats");
@@ -136,6 +141,12 @@ testEachTarget("stats reset clears counters and keeps the state", async (target)
     ["curr_items", "1"],
     ["bytes", "61"],
   ];
+  if (target.threads > 1) {
+    // The start-up probe, accepted before the reset, may be counted by its worker thread only
+    // after it (memcached -t 4 was seen at 1 on a busy machine).
+    assert.match(after.get("total_connections")!, /^[01]$/, "total_connections");
+    after.set("total_connections", "0");
+  }
   for (const [name, value] of expected) assert.equal(after.get(name), value, name);
   const slabs = new Map(await textStats(client, "stats slabs"));
   assert.equal(slabs.get("1:used_chunks"), "1");
