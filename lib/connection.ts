@@ -97,9 +97,13 @@ export class Connection {
       id: this.#state.id,
       addr: address(this.#io.remoteAddr),
       listenAddr: address(this.#io.localAddr),
-      lastCommand: this.#limited.lastCommand,
-      partial: this.#limited.partialSince >= 0,
+      ...this.activity(),
     };
+  }
+
+  /** The part of {@linkcode Connection.info} that changes: its last command, and whether it holds part of a request. */
+  activity(): Pick<ConnectionInfo, "lastCommand" | "partial"> {
+    return { lastCommand: this.#limited.lastCommand, partial: this.#limited.partialSince >= 0 };
   }
 
   /** How many pipelines this connection has built. */

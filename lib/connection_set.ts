@@ -113,7 +113,7 @@ export class ConnectionSet {
   #refreshRoster(): void {
     const roster = this.#roster;
     if (!roster) return;
-    for (const [connection, slot] of this.#live) roster.update(slot, connection.info());
+    for (const [connection, slot] of this.#live) roster.update(slot, connection.activity());
   }
 
   /** Stops the idle checks. */

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { type RunningServer, startServer, ThreadedServer } from "../lib/mod.ts";
 import { RawClient } from "./_support/raw_client.ts";
+import { textStats } from "./_support/stats.ts";
 import { until, within } from "./_support/workers.ts";
 
 const THREADS = 4;
@@ -120,14 +121,11 @@ Deno.test("-t 4: stats from any connection total every worker's counters and rep
 
 /** `stats conns` asked over `client`: each client connection's address and state. */
 async function conns(client: RawClient): Promise<Map<string, string>> {
-  await client.send("stats conns\r\n");
-  const lines = (await client.readUntil("END\r\n")).split("\r\n");
-  const field = (id: string, name: string) =>
-    lines.find((l) => l.startsWith(`STAT ${id}:${name} `))?.split(" ")[2];
+  const stats = new Map(await textStats(client, "stats conns"));
   const listed = new Map<string, string>();
-  for (const line of lines) {
-    const id = line.match(/^STAT (\d+):listen_addr /)?.[1];
-    if (id !== undefined) listed.set(field(id, "addr")!, field(id, "state")!);
+  for (const name of stats.keys()) {
+    const id = name.match(/^(\d+):listen_addr$/)?.[1];
+    if (id !== undefined) listed.set(stats.get(`${id}:addr`)!, stats.get(`${id}:state`)!);
   }
   return listed;
 }
